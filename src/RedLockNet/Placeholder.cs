@@ -1,0 +1,2 @@
+namespace RedLockNet; /// <summary>x</summary>
+public static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace RedLockNet.TestRig; public static class Placeholder {}
