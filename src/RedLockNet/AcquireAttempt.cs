@@ -1,0 +1,44 @@
+namespace RedLockNet;
+
+/// <summary>What one quorum attempt at a lock came to.</summary>
+public enum AcquireOutcome
+{
+    /// <summary>A majority granted the lock with enough validity left.</summary>
+    Acquired,
+
+    /// <summary>Enough nodes answered, but the lock is held by another owner.</summary>
+    Contended,
+
+    /// <summary>Too few nodes answered in time (or the answers came too late to leave any validity).</summary>
+    QuorumUnavailable,
+}
+
+/// <summary>
+/// The result of one quorum attempt, as seen by the retry pipeline
+/// (<see cref="RedLockOptions.RetryPipeline"/>). A custom pipeline should retry results whose
+/// <see cref="Outcome"/> is not <see cref="AcquireOutcome.Acquired"/>.
+/// </summary>
+public sealed class AcquireAttempt
+{
+    internal AcquireAttempt(AcquireOutcome outcome, TimeSpan elapsed, IReadOnlyList<NodeFailure> failures, string? detail, ILockHandle? handle)
+    {
+        Outcome = outcome;
+        Elapsed = elapsed;
+        Failures = failures;
+        Detail = detail;
+        Handle = handle;
+    }
+
+    /// <summary>What the attempt came to.</summary>
+    public AcquireOutcome Outcome { get; }
+
+    /// <summary>How long the attempt took, from before the first send.</summary>
+    public TimeSpan Elapsed { get; }
+
+    /// <summary>Nodes that failed during the attempt (empty when all answered).</summary>
+    public IReadOnlyList<NodeFailure> Failures { get; }
+
+    internal string? Detail { get; }
+
+    internal ILockHandle? Handle { get; }
+}

@@ -1,0 +1,14 @@
+using StackExchange.Redis;
+
+namespace RedLockNet.Algorithm;
+
+/// <summary>
+/// Key layout: <c>{prefix}{{resource}}</c>. The braces make the resource a Redis Cluster hash tag, so every key
+/// RedLockNet keeps for one resource lands in one slot.
+/// </summary>
+internal static class LockKeys
+{
+    public const int MaxResourceLength = 1024;
+
+    public static RedisKey For(string prefix, string resource) => (RedisKey)string.Concat(prefix, "{", resource, "}");
+}

@@ -1,0 +1,173 @@
+using Microsoft.Extensions.Logging;
+using RedLockNet.Diagnostics;
+using RedLockNet.Nodes;
+using StackExchange.Redis;
+
+namespace RedLockNet.Algorithm;
+
+/// <summary>
+/// The Redlock protocol over one node set: one quorum attempt at a lock, and compare-and-delete release.
+/// Holds no per-lock state; handles do.
+/// </summary>
+internal sealed class Redlock
+{
+    private readonly RedLockOptions _options;
+    private readonly ILogger _logger;
+
+    public Redlock(NodeSet nodes, RedLockOptions options, ILogger logger)
+    {
+        Nodes = nodes;
+        _options = options;
+        _logger = logger;
+        Time = options.TimeProvider;
+    }
+
+    public NodeSet Nodes { get; }
+
+    public TimeProvider Time { get; }
+
+    public ILogger Logger => _logger;
+
+    /// <summary>
+    /// Sends the acquire script to every node at once and decides as soon as the votes allow.
+    /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
+    /// Only <paramref name="cancellationToken"/> interrupts it (after cleaning up); node faults become votes against.
+    /// </summary>
+    public async Task<AcquireAttempt> AcquireOnceAsync(string resource, RedisKey key, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var validity = LockValidity.For(ttl, _options);
+        var lockId = LockIds.New();
+        RedisKey[] keys = [key];
+        RedisValue[] args = [lockId, (long)Math.Ceiling(ttl.TotalMilliseconds)];
+        var timeout = validity.Budget < _options.NodeTimeout ? validity.Budget : _options.NodeTimeout;
+        var count = Nodes.Count;
+        var calls = new Task<RedisResult>[count];
+        var replies = new Task<NodeReply>[count];
+
+        var start = Time.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            var node = Nodes.Nodes[i];
+            calls[i] = NodeCall.Start(node, LockScript.Acquire, keys, args);
+            replies[i] = NodeCall.ReplyAsync(i, node, calls[i], timeout, Time);
+        }
+
+        var quorum = new Quorum(count);
+        List<NodeFailure>? failures = null;
+        try
+        {
+            await foreach (var done in Task.WhenEach(replies).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                var reply = await done.ConfigureAwait(false);
+                if (reply.Failure is { } failure)
+                {
+                    (failures ??= []).Add(failure);
+                    quorum.Fail();
+                }
+                else if (reply.IsOne)
+                {
+                    quorum.Grant();
+                }
+                else
+                {
+                    quorum.Deny();
+                }
+
+                if (quorum.IsDecided)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await AbandonAsync(key, lockId, calls).ConfigureAwait(false);
+            throw;
+        }
+
+        var elapsed = Time.GetElapsedTime(start);
+        var outcome = quorum.Outcome ?? throw new InvalidOperationException("The vote ended undecided.");
+        string? detail = null;
+        if (outcome == AcquireOutcome.Acquired)
+        {
+            if (validity.IsEnoughAfter(elapsed))
+            {
+                // validity runs from before the first send, less the drift allowance
+                var validUntil = start + ToTimestampTicks(ttl - validity.Drift);
+                var handle = new RedLockHandle(this, resource, key, lockId, validUntil, fencingToken: 0);
+                RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    Log.Acquired(_logger, resource, LockIds.Prefix(lockId), elapsed.TotalMilliseconds, validity.After(elapsed).TotalMilliseconds);
+                }
+
+                return new AcquireAttempt(AcquireOutcome.Acquired, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], null, handle);
+            }
+
+            outcome = AcquireOutcome.QuorumUnavailable;
+            detail = $"the majority answered after {NodeConnector.Describe(elapsed)}, leaving {NodeConnector.Describe(validity.After(elapsed))} of validity, less than the minimum {NodeConnector.Describe(validity.Minimum)}";
+        }
+
+        await AbandonAsync(key, lockId, calls).ConfigureAwait(false);
+        RedLockTelemetry.RecordAttempt(outcome);
+        Log.AttemptFailed(_logger, resource, outcome, elapsed.TotalMilliseconds, quorum.Granted, quorum.Denied, quorum.Failed);
+        return new AcquireAttempt(outcome, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], detail, null);
+    }
+
+    /// <summary>Compare-and-delete on every node; waits for each at most the node timeout.</summary>
+    public async Task<(int Confirmed, IReadOnlyList<NodeFailure> Failures)> ReleaseAsync(RedisKey key, string lockId)
+    {
+        RedisKey[] keys = [key];
+        RedisValue[] args = [lockId];
+        var replies = new Task<NodeReply>[Nodes.Count];
+        for (var i = 0; i < replies.Length; i++)
+        {
+            var node = Nodes.Nodes[i];
+            replies[i] = NodeCall.ReplyAsync(i, node, NodeCall.Start(node, LockScript.Release, keys, args), _options.NodeTimeout, Time);
+        }
+
+        var all = await Task.WhenAll(replies).ConfigureAwait(false);
+        var failures = all.Where(r => r.Failure is not null).Select(r => r.Failure!).ToArray();
+        return (all.Length - failures.Length, failures);
+    }
+
+    /// <summary>
+    /// Gives up an attempt: releases on every node now, and again on any node whose acquire call was still
+    /// in flight and turns out to have granted.
+    /// </summary>
+    private async Task AbandonAsync(RedisKey key, string lockId, Task<RedisResult>[] calls)
+    {
+        for (var i = 0; i < calls.Length; i++)
+        {
+            if (!calls[i].IsCompleted)
+            {
+                var node = Nodes.Nodes[i];
+                _ = calls[i].ContinueWith(
+                    call => ReleaseLateGrant(call, node, key, lockId),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+
+        await ReleaseAsync(key, lockId).ConfigureAwait(false);
+    }
+
+    private void ReleaseLateGrant(Task<RedisResult> call, ILockNode node, RedisKey key, string lockId)
+    {
+        if (!call.IsCompletedSuccessfully || !new NodeReply(0, call.Result, null).IsOne)
+        {
+            NodeCall.Observe(call);
+            return;
+        }
+
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.LateGrantReleased(_logger, node.Name, LockIds.Prefix(lockId));
+        }
+
+        NodeCall.Observe(NodeCall.Start(node, LockScript.Release, [key], [lockId]));
+    }
+
+    private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * Time.TimestampFrequency);
+}

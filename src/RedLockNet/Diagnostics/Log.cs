@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace RedLockNet.Diagnostics;
+
+/// <summary>Every log line RedLockNet writes. Lock ids appear as an 8-digit prefix only; credentials never.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Acquired '{Resource}' ({LockIdPrefix}…) in {ElapsedMs:0.###} ms; valid for {ValidityMs:0} ms")]
+    public static partial void Acquired(ILogger logger, string resource, string lockIdPrefix, double elapsedMs, double validityMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Attempt at '{Resource}' ended {Outcome} after {ElapsedMs:0.###} ms (granted {Granted}, denied {Denied}, failed {Failed})")]
+    public static partial void AttemptFailed(ILogger logger, string resource, AcquireOutcome outcome, double elapsedMs, int granted, int denied, int failed);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Released '{Resource}' ({LockIdPrefix}…)")]
+    public static partial void Released(ILogger logger, string resource, string lockIdPrefix);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Release of '{Resource}' ({LockIdPrefix}…) confirmed by {Confirmed} of {NodeCount} nodes; the rest expire with their time to live. Failed: {Failures}")]
+    public static partial void ReleaseIncomplete(ILogger logger, string resource, string lockIdPrefix, int confirmed, int nodeCount, string failures);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Releasing '{Resource}' ({LockIdPrefix}…) on dispose failed; the lock expires with its time to live")]
+    public static partial void DisposeReleaseFailed(ILogger logger, string resource, string lockIdPrefix, Exception exception);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Node {Node} granted an abandoned attempt ({LockIdPrefix}…) late; releasing it there")]
+    public static partial void LateGrantReleased(ILogger logger, string node, string lockIdPrefix);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "RedLockNet is configured with {NodeCount} nodes; an even count tolerates no more failures than the odd count below it. Use 3 or 5.")]
+    public static partial void EvenNodeCount(ILogger logger, int nodeCount);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Node {Node} did not answer while connecting ({Reason}); it was not checked for being the same server as another node")]
+    public static partial void NodeUnreachableAtConnect(ILogger logger, string node, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "RedLockNet connected to {NodeCount} nodes ({Nodes}); a lock needs {Majority}")]
+    public static partial void Connected(ILogger logger, int nodeCount, string nodes, int majority);
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace RedLockNet.Diagnostics;
+
+/// <summary>
+/// Metrics (meter <c>RedLockNet</c>) and traces (activity source <c>RedLockNet</c>) for OpenTelemetry or dotnet-counters.
+/// </summary>
+public static class RedLockTelemetry
+{
+    /// <summary>Name of the meter and of the activity source.</summary>
+    public const string Name = "RedLockNet";
+
+    internal static readonly ActivitySource Source = new(Name);
+
+    private static readonly Meter Meter = new(Name);
+
+    private static readonly Counter<long> Attempts = Meter.CreateCounter<long>(
+        "redlock.acquire.attempts", unit: "{attempt}", description: "Quorum attempts at a lock, by outcome.");
+
+    private static readonly Histogram<double> AcquireDuration = Meter.CreateHistogram<double>(
+        "redlock.acquire.duration", unit: "s", description: "Time from the call to acquire until it returned or threw, by result.");
+
+    private static readonly Counter<long> ReleaseIncomplete = Meter.CreateCounter<long>(
+        "redlock.release.incomplete", unit: "{release}", description: "Releases that some nodes did not confirm.");
+
+    internal static void RecordAttempt(AcquireOutcome outcome) =>
+        Attempts.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+
+    internal static void RecordAcquire(TimeSpan elapsed, string result) =>
+        AcquireDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("result", result));
+
+    internal static void RecordReleaseIncomplete() => ReleaseIncomplete.Add(1);
+
+    internal static string OutcomeTag(AcquireOutcome outcome) => outcome switch
+    {
+        AcquireOutcome.Acquired => "acquired",
+        AcquireOutcome.Contended => "contended",
+        _ => "quorum_unavailable",
+    };
+}

@@ -1,0 +1,110 @@
+namespace RedLockNet;
+
+/// <summary>Base type of every error RedLockNet raises about locks and nodes.</summary>
+public class RedLockException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public RedLockException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public RedLockException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the error that caused it.</summary>
+    public RedLockException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>
+/// The lock stayed held by another owner until the wait timeout ran out.
+/// The nodes answered; the resource was simply busy.
+/// </summary>
+public sealed class LockTimeoutException : RedLockException
+{
+    /// <summary>Creates the exception.</summary>
+    public LockTimeoutException(string resource, TimeSpan waited)
+        : base($"Lock '{resource}' was still held by another owner after waiting {waited.TotalMilliseconds:0} ms.")
+    {
+        Resource = resource;
+        Waited = waited;
+    }
+
+    /// <summary>The resource that could not be locked.</summary>
+    public string Resource { get; }
+
+    /// <summary>How long the caller waited before giving up.</summary>
+    public TimeSpan Waited { get; }
+}
+
+/// <summary>
+/// Not enough nodes answered in time to form a majority (or the answers came so late that no
+/// validity was left). Says which nodes failed and why.
+/// </summary>
+public sealed class QuorumUnavailableException : RedLockException
+{
+    /// <summary>Creates the exception.</summary>
+    public QuorumUnavailableException(string resource, string operation, int nodeCount, int required, IReadOnlyList<NodeFailure> failures, string? detail = null)
+        : base(BuildMessage(resource, operation, nodeCount, required, failures, detail))
+    {
+        Resource = resource;
+        NodeCount = nodeCount;
+        Required = required;
+        Failures = failures;
+    }
+
+    /// <summary>The resource of the failed operation.</summary>
+    public string Resource { get; }
+
+    /// <summary>How many nodes the lock is spread over.</summary>
+    public int NodeCount { get; }
+
+    /// <summary>How many nodes had to agree.</summary>
+    public int Required { get; }
+
+    /// <summary>The nodes that did not answer usefully, with the reason for each.</summary>
+    public IReadOnlyList<NodeFailure> Failures { get; }
+
+    private static string BuildMessage(string resource, string operation, int nodeCount, int required, IReadOnlyList<NodeFailure> failures, string? detail)
+    {
+        var text = $"Could not {operation} '{resource}': {required} of {nodeCount} nodes must agree";
+        if (detail is not null)
+        {
+            text += $"; {detail}";
+        }
+
+        if (failures.Count > 0)
+        {
+            text += "; failed nodes: " + string.Join("; ", failures.Select(f => f.ToString()));
+        }
+
+        return text + ".";
+    }
+}
+
+/// <summary>The configuration is unsafe for Redlock, found while connecting (for example two entries that reach the same server).</summary>
+public sealed class RedLockConfigurationException : RedLockException
+{
+    /// <summary>Creates the exception.</summary>
+    public RedLockConfigurationException(string message) : base(message) { }
+}
+
+/// <summary>Why one node did not take part in a vote.</summary>
+public enum NodeFailureKind
+{
+    /// <summary>The node did not answer within the per-node timeout.</summary>
+    Timeout,
+
+    /// <summary>The node could not be reached (no connection).</summary>
+    Unreachable,
+
+    /// <summary>The node answered with an error.</summary>
+    Error,
+}
+
+/// <summary>One node's failure in one operation.</summary>
+/// <param name="Node">The node's endpoint (host:port; never credentials).</param>
+/// <param name="Kind">What went wrong.</param>
+/// <param name="Detail">A short human-readable reason.</param>
+public sealed record NodeFailure(string Node, NodeFailureKind Kind, string Detail)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Node} {Kind.ToString().ToLowerInvariant()}: {Detail}";
+}

@@ -1,0 +1,15 @@
+namespace RedLockNet;
+
+/// <summary>Per-call settings of one acquisition; anything left <see langword="null"/> comes from <see cref="RedLockOptions"/>.</summary>
+public sealed record LockRequest
+{
+    /// <summary>Time to live of the lock on each node; at least 10 ms and larger than drift plus the minimum validity.</summary>
+    public TimeSpan? Expiry { get; init; }
+
+    /// <summary>
+    /// How long to wait while the lock is held by others. <see cref="TimeSpan.Zero"/> makes one attempt;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.
+    /// For <see cref="IDistributedLockFactory.TryAcquireAsync"/> the default is zero.
+    /// </summary>
+    public TimeSpan? WaitTimeout { get; init; }
+}

@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace RedLockNet.Nodes;
+
+/// <summary>A Lua script embedded in this assembly (Scripts/*.lua), with its SHA1 for EVALSHA.</summary>
+internal sealed class LockScript
+{
+    /// <summary>Grants the lock when the key is free or already holds our id.</summary>
+    public static readonly LockScript Acquire = Load("acquire");
+
+    /// <summary>Compare-and-delete.</summary>
+    public static readonly LockScript Release = Load("release");
+
+    /// <summary>Returns an INFO section (identity and persistence checks).</summary>
+    public static readonly LockScript Info = Load("info");
+
+    private LockScript(string name, string text)
+    {
+        Name = name;
+        Text = text;
+#pragma warning disable CA5350 // EVALSHA names scripts by SHA1; this is an identifier, not a security measure
+        Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+#pragma warning restore CA5350
+    }
+
+    /// <summary>The file name without extension.</summary>
+    public string Name { get; }
+
+    /// <summary>The Lua source.</summary>
+    public string Text { get; }
+
+    /// <summary>SHA1 of the source, as EVALSHA wants it.</summary>
+    public byte[] Sha1 { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    private static LockScript Load(string name)
+    {
+        var resource = $"RedLockNet.Scripts.{name}.lua";
+        using var stream = typeof(LockScript).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"Embedded script '{resource}' is missing from the assembly.");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return new LockScript(name, reader.ReadToEnd());
+    }
+}

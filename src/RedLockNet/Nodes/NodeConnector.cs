@@ -1,0 +1,133 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using RedLockNet.Diagnostics;
+using StackExchange.Redis;
+
+namespace RedLockNet.Nodes;
+
+/// <summary>Turns configuration strings into connected nodes with settings that keep a dead or paused node from stalling calls.</summary>
+internal static class NodeConnector
+{
+    /// <summary>SE.Redis pings each connection this often, so a dead socket is noticed within a few hundred milliseconds.</summary>
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromMilliseconds(100);
+
+    public static ConfigurationOptions ParseNode(string node, int index, RedLockOptions options)
+    {
+        var paramName = $"options.Nodes[{index}]";
+        ConfigurationOptions config;
+        try
+        {
+            config = ConfigurationOptions.Parse(node);
+        }
+        catch (ArgumentException)
+        {
+            // the text may carry a password: do not repeat it
+            throw new ArgumentException("Each node must be a valid StackExchange.Redis configuration string such as \"host:port\" or \"host:port,password=...\".", paramName);
+        }
+
+        if (config.EndPoints.Count != 1)
+        {
+            throw new ArgumentException(
+                $"Each node entry must name exactly one endpoint (this one names {config.EndPoints.Count}); list independent nodes as separate entries.",
+                paramName);
+        }
+
+        config.AbortOnConnectFail = false;           // start even while a minority is down; reconnect in the background
+        config.BacklogPolicy = BacklogPolicy.FailFast; // a command to a disconnected node fails now instead of queueing
+        config.HeartbeatInterval = Heartbeat;
+        if (!Mentions(node, "connectTimeout"))
+        {
+            config.ConnectTimeout = ToMilliseconds(options.ConnectTimeout);
+        }
+
+        if (!Mentions(node, "asyncTimeout"))
+        {
+            // our own per-node timeout is shorter; this only frees SE.Redis's bookkeeping of abandoned calls
+            config.AsyncTimeout = Math.Max(1000, ToMilliseconds(options.NodeTimeout) * 4);
+        }
+
+        config.ClientName ??= "redlocknet";
+        return config;
+    }
+
+    public static async Task<IReadOnlyList<RedisLockNode>> ConnectAsync(IReadOnlyList<ConfigurationOptions> configs, CancellationToken cancellationToken)
+    {
+        var connecting = configs.Select(config => ConnectionMultiplexer.ConnectAsync(config)).ToArray();
+        try
+        {
+            await Task.WhenAll(connecting).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var task in connecting)
+            {
+                if (task.IsCompletedSuccessfully)
+                {
+                    await task.Result.DisposeAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    _ = task.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                }
+            }
+
+            throw;
+        }
+
+        return [.. connecting.Select(task => new RedisLockNode(task.Result, owned: true))];
+    }
+
+    /// <summary>
+    /// Refuses node sets whose entries reach the same server (same run_id): Redlock's safety rests on independent nodes.
+    /// Nodes that do not answer now are logged and skipped.
+    /// </summary>
+    public static async Task EnsureIndependentAsync(IReadOnlyList<ILockNode> nodes, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var reads = nodes.Select(node => ReadIdentityAsync(node, timeout, time, logger)).ToArray();
+        var identities = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (identities[i] is not { } identity)
+            {
+                continue;
+            }
+
+            if (seen.TryGetValue(identity.RunId, out var other))
+            {
+                throw new RedLockConfigurationException(
+                    $"Nodes {other} and {nodes[i].Name} reach the same server (run_id {identity.RunId[..Math.Min(8, identity.RunId.Length)]}…); Redlock needs independent servers.");
+            }
+
+            seen.Add(identity.RunId, nodes[i].Name);
+        }
+    }
+
+    private static async Task<NodeIdentity?> ReadIdentityAsync(ILockNode node, TimeSpan timeout, TimeProvider time, ILogger logger)
+    {
+        try
+        {
+            var info = await node.RunAsync(LockScript.Info, [], ["server"]).WaitAsync(timeout, time).ConfigureAwait(false);
+            var identity = NodeIdentity.Parse(info.ToString());
+            if (identity is null)
+            {
+                Log.NodeUnreachableAtConnect(logger, node.Name, "INFO server has no run_id");
+            }
+
+            return identity;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.NodeUnreachableAtConnect(logger, node.Name, ex.GetType().Name);
+            return null;
+        }
+    }
+
+    private static bool Mentions(string node, string option) =>
+        node.Contains(option + "=", StringComparison.OrdinalIgnoreCase);
+
+    private static int ToMilliseconds(TimeSpan value) =>
+        (int)Math.Clamp(Math.Ceiling(value.TotalMilliseconds), 1, int.MaxValue);
+
+    internal static string Describe(TimeSpan value) => value.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture) + " ms";
+}

@@ -1,0 +1,48 @@
+using System.Net;
+using StackExchange.Redis;
+
+namespace RedLockNet.Nodes;
+
+/// <summary>One Redis node reached through its own multiplexer.</summary>
+internal sealed class RedisLockNode : ILockNode
+{
+    private readonly IConnectionMultiplexer _multiplexer;
+    private readonly IDatabase _database;
+
+    public RedisLockNode(IConnectionMultiplexer multiplexer, bool owned)
+    {
+        _multiplexer = multiplexer;
+        _database = multiplexer.GetDatabase();
+        Owned = owned;
+        Name = string.Join(",", multiplexer.GetEndPoints().Select(FormatEndPoint));
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>Whether the factory created the multiplexer and so must dispose it.</summary>
+    public bool Owned { get; }
+
+    public IConnectionMultiplexer Multiplexer => _multiplexer;
+
+    /// <inheritdoc />
+    public async Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args)
+    {
+        try
+        {
+            return await _database.ScriptEvaluateAsync(script.Sha1, keys, args).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase))
+        {
+            // first use on this server (or it restarted): EVAL sends the source and caches it there
+            return await _database.ScriptEvaluateAsync(script.Text, keys, args).ConfigureAwait(false);
+        }
+    }
+
+    internal static string FormatEndPoint(EndPoint endpoint) => endpoint switch
+    {
+        DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        IPEndPoint ip => ip.ToString(),
+        _ => endpoint.ToString() ?? "?",
+    };
+}

@@ -1,2 +1,0 @@
-namespace RedLockNet; /// <summary>x</summary>
-public static class Placeholder {}

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using RedLockNet.Algorithm;
+using RedLockNet.Diagnostics;
+using RedLockNet.Nodes;
+using StackExchange.Redis;
+
+namespace RedLockNet;
+
+/// <summary>
+/// Creates Redlock locks over a set of independent Redis nodes. Thread-safe; create one per set of nodes and share it.
+/// Disposing it closes the connections it opened (never caller-owned ones); locks still held expire with their TTL.
+/// </summary>
+public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
+{
+    private readonly RedLockOptions _options;
+    private readonly Redlock _redlock;
+    private readonly ResiliencePipeline<AcquireAttempt> _retry;
+    private int _disposed;
+
+    private RedLockFactory(NodeSet nodes, RedLockOptions options)
+    {
+        _options = options;
+        var logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet");
+        _redlock = new Redlock(nodes, options, logger);
+        _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
+        if (nodes.Count % 2 == 0)
+        {
+            Log.EvenNodeCount(logger, nodes.Count);
+        }
+    }
+
+    /// <summary>How many nodes the locks are spread over.</summary>
+    public int NodeCount => _redlock.Nodes.Count;
+
+    /// <summary>How many nodes must agree for a lock: more than half.</summary>
+    public int Majority => _redlock.Nodes.Majority;
+
+    /// <summary>The nodes' endpoints (host:port), in configuration order.</summary>
+    public IReadOnlyList<string> NodeNames => [.. _redlock.Nodes.Nodes.Select(n => n.Name)];
+
+    /// <summary>
+    /// Validates <paramref name="options"/>, connects to every node in parallel (a node that is down now is
+    /// reconnected in the background and votes against until then) and checks the nodes are distinct servers.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option breaks a rule (the parameter name says which).</exception>
+    /// <exception cref="RedLockConfigurationException">Two entries reach the same server.</exception>
+    public static async Task<RedLockFactory> ConnectAsync(RedLockOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var snapshot = options.Clone();
+        OptionsValidation.Validate(snapshot);
+        var configs = OptionsValidation.ParseNodes(snapshot);
+        await OptionsValidation.EnsureDistinctEndpointsAsync([.. configs.Select(c => c.EndPoints[0])], "options.Nodes", cancellationToken).ConfigureAwait(false);
+        var nodes = new NodeSet(await NodeConnector.ConnectAsync(configs, cancellationToken).ConfigureAwait(false));
+        return await CreateCheckedAsync(nodes, snapshot, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Uses connections the caller already has, one multiplexer per independent node. The factory never disposes them.
+    /// For short failover, configure them with <c>BacklogPolicy.FailFast</c>, <c>AbortOnConnectFail = false</c> and a short heartbeat.
+    /// <see cref="RedLockOptions.Nodes"/> is ignored.
+    /// </summary>
+    public static async Task<RedLockFactory> CreateAsync(IEnumerable<IConnectionMultiplexer> multiplexers, RedLockOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(multiplexers);
+        var snapshot = (options ?? new RedLockOptions()).Clone();
+        OptionsValidation.Validate(snapshot);
+        var list = multiplexers.ToList();
+        if (list.Count == 0)
+        {
+            throw new ArgumentException("At least one multiplexer is required; Redlock wants 3 or 5 independent Redis servers.", nameof(multiplexers));
+        }
+
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i] is null)
+            {
+                throw new ArgumentException($"Entry {i} is null.", nameof(multiplexers));
+            }
+        }
+
+        if (list.Distinct(ReferenceEqualityComparer.Instance).Count() != list.Count)
+        {
+            throw new ArgumentException("The same multiplexer is listed twice; every node must be a different, independent server.", nameof(multiplexers));
+        }
+
+        await OptionsValidation.EnsureDistinctEndpointsAsync([.. list.SelectMany(m => m.GetEndPoints().Take(1))], nameof(multiplexers), cancellationToken).ConfigureAwait(false);
+        var nodes = new NodeSet([.. list.Select(m => new RedisLockNode(m, owned: false))]);
+        return await CreateCheckedAsync(nodes, snapshot, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds a factory over any node set (the simulated one in property tests); no independence check.</summary>
+    internal static RedLockFactory CreateForNodes(IReadOnlyList<ILockNode> nodes, RedLockOptions options)
+    {
+        var snapshot = options.Clone();
+        OptionsValidation.Validate(snapshot);
+        return new RedLockFactory(new NodeSet(nodes), snapshot);
+    }
+
+    private static async Task<RedLockFactory> CreateCheckedAsync(NodeSet nodes, RedLockOptions options, CancellationToken cancellationToken)
+    {
+        var factory = new RedLockFactory(nodes, options);
+        try
+        {
+            await NodeConnector.EnsureIndependentAsync(nodes.Nodes, options.ConnectTimeout, options.TimeProvider, factory._redlock.Logger, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await factory.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var logger = factory._redlock.Logger;
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Connected(logger, nodes.Count, string.Join(", ", factory.NodeNames), nodes.Majority);
+        }
+
+        return factory;
+    }
+
+    /// <inheritdoc />
+    public async Task<ILockHandle> AcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        var wait = OptionsValidation.ValidateWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
+        var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
+        return attempt.Handle ?? throw Failure(resource, attempt, wait);
+    }
+
+    /// <inheritdoc />
+    public async Task<ILockHandle?> TryAcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        var wait = OptionsValidation.ValidateWait(request?.WaitTimeout ?? TimeSpan.Zero, "request.WaitTimeout");
+        var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
+        return attempt.Outcome switch
+        {
+            AcquireOutcome.Acquired => attempt.Handle,
+            AcquireOutcome.Contended => null,
+            _ => throw Failure(resource, attempt, wait),
+        };
+    }
+
+    /// <summary>Closes the connections this factory opened. Held locks are not released; they expire with their TTL.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _redlock.Nodes.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        OptionsValidation.ValidateResource(resource);
+        var ttl = OptionsValidation.ValidateExpiry(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry");
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var key = LockKeys.For(_options.KeyPrefix, resource);
+        var time = _options.TimeProvider;
+        var started = time.GetTimestamp();
+        using var activity = RedLockTelemetry.Source.StartActivity("redlock.acquire", ActivityKind.Client);
+        activity?.SetTag("redlock.resource", resource);
+        AcquireAttempt? result = null;
+        try
+        {
+            result = wait == TimeSpan.Zero
+                ? await _redlock.AcquireOnceAsync(resource, key, ttl, cancellationToken).ConfigureAwait(false)
+                : await WaitForLockAsync(resource, key, ttl, wait, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            var tag = result is null ? "canceled" : RedLockTelemetry.OutcomeTag(result.Outcome);
+            activity?.SetTag("redlock.outcome", tag);
+            RedLockTelemetry.RecordAcquire(time.GetElapsedTime(started), tag);
+        }
+    }
+
+    /// <summary>Attempts through the retry pipeline until acquired or the wait runs out; an attempt under way is let finish.</summary>
+    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, TimeSpan ttl, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        using var waitCts = wait == Timeout.InfiniteTimeSpan
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(wait, _options.TimeProvider);
+        using var link = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), waitCts);
+        AcquireAttempt? last = null;
+        try
+        {
+            return await _retry.ExecuteAsync(
+                async waitToken =>
+                {
+                    if (waitToken.IsCancellationRequested && last is not null)
+                    {
+                        return last; // the wait is over: no new attempt
+                    }
+
+                    last = await _redlock.AcquireOnceAsync(resource, key, ttl, cancellationToken).ConfigureAwait(false);
+                    return last;
+                },
+                waitCts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && last is not null)
+        {
+            return last; // the wait timed out between attempts
+        }
+    }
+
+    private RedLockException Failure(string resource, AcquireAttempt attempt, TimeSpan wait)
+    {
+        var nodes = _redlock.Nodes;
+        return attempt.Outcome == AcquireOutcome.Contended
+            ? new LockTimeoutException(resource, wait)
+            : new QuorumUnavailableException(resource, "acquire", nodes.Count, nodes.Majority, attempt.Failures, attempt.Detail);
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace RedLockNet;
+
+/// <summary>
+/// Settings of a <see cref="RedLockFactory"/>. The factory takes a snapshot when it is created;
+/// changing the options afterwards has no effect on it.
+/// </summary>
+public sealed class RedLockOptions
+{
+    /// <summary>
+    /// The independent Redis nodes, one StackExchange.Redis configuration string each
+    /// (<c>"host:port"</c>, <c>"host:port,password=...,ssl=true,user=..."</c>).
+    /// Use an odd number (3 or 5) of servers that fail independently; never replicas of one another.
+    /// </summary>
+    public IList<string> Nodes => _nodes;
+
+    private List<string> _nodes = [];
+
+    /// <summary>Prefix of every key RedLockNet writes. Default <c>redlock:</c>.</summary>
+    public string KeyPrefix { get; set; } = "redlock:";
+
+    /// <summary>Time to live of a lock when the request names none. Default 30 s.</summary>
+    public TimeSpan DefaultExpiry { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long <see cref="IDistributedLockFactory.AcquireAsync(string, LockRequest?, CancellationToken)"/> waits
+    /// for a contended lock before it throws <see cref="LockTimeoutException"/>. Default 10 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.
+    /// </summary>
+    public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Share of the expiry reserved for clock drift between this process and the nodes. Default 0.01 (1 %).
+    /// The validity of a lock is <c>expiry - elapsed - (expiry x DriftFactor + DriftConstant)</c>.
+    /// </summary>
+    public double DriftFactor { get; set; } = 0.01;
+
+    /// <summary>Fixed part of the drift allowance. Default 2 ms.</summary>
+    public TimeSpan DriftConstant { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// Least validity an acquisition must leave, else it counts as failed and is released.
+    /// Default <see langword="null"/>: 10 % of the lock's expiry.
+    /// </summary>
+    public TimeSpan? MinValidity { get; set; }
+
+    /// <summary>
+    /// How long one node may take to answer one command before its answer counts as a vote against.
+    /// Keep it far below the expiry. Default 200 ms.
+    /// </summary>
+    public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long connecting to one node may take, for nodes given as configuration strings. Default 2 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Shortest pause between two attempts at a contended lock. Default 10 ms.</summary>
+    public TimeSpan MinRetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Longest pause between two attempts at a contended lock. Default 400 ms.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>
+    /// Replaces the default retry pipeline (full-jitter exponential delays between
+    /// <see cref="MinRetryDelay"/> and <see cref="MaxRetryDelay"/>). It is run inside the wait timeout,
+    /// and should handle results whose <see cref="AcquireAttempt.Outcome"/> is not
+    /// <see cref="AcquireOutcome.Acquired"/>.
+    /// </summary>
+    public ResiliencePipeline<AcquireAttempt>? RetryPipeline { get; set; }
+
+    /// <summary>Where RedLockNet logs. Default: nowhere.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>The clock for every timing decision. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal RedLockOptions Clone()
+    {
+        var copy = (RedLockOptions)MemberwiseClone();
+        copy._nodes = [.. _nodes];
+        return copy;
+    }
+}
