@@ -20,13 +20,13 @@ public enum AcquireOutcome
 /// </summary>
 public sealed class AcquireAttempt
 {
-    internal AcquireAttempt(AcquireOutcome outcome, TimeSpan elapsed, IReadOnlyList<NodeFailure> failures, string? detail, ILockHandle? handle)
+    internal AcquireAttempt(AcquireOutcome outcome, TimeSpan elapsed, IReadOnlyList<NodeFailure> failures, string? detail, LockGrant? grant)
     {
         Outcome = outcome;
         Elapsed = elapsed;
         Failures = failures;
         Detail = detail;
-        Handle = handle;
+        Grant = grant;
     }
 
     /// <summary>What the attempt came to.</summary>
@@ -40,5 +40,14 @@ public sealed class AcquireAttempt
 
     internal string? Detail { get; }
 
-    internal ILockHandle? Handle { get; }
+    internal LockGrant? Grant { get; }
 }
+
+/// <summary>A lock granted by a majority: what a lease is built from.</summary>
+/// <param name="Resource">The resource as the caller named it.</param>
+/// <param name="Key">The lock key.</param>
+/// <param name="LockId">The acquisition's random id.</param>
+/// <param name="Ttl">The time to live set on the nodes.</param>
+/// <param name="Start">Monotonic timestamp taken before the first send.</param>
+/// <param name="ValidUntil">Monotonic timestamp until which the lock may be relied on.</param>
+internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey Key, string LockId, TimeSpan Ttl, long Start, long ValidUntil);

@@ -79,6 +79,39 @@ public sealed class QuorumUnavailableException : RedLockException
     }
 }
 
+/// <summary>The lock is no longer held, or less of its validity is left than the caller asked for.</summary>
+public sealed class LockLostException : RedLockException
+{
+    /// <summary>Creates the exception.</summary>
+    public LockLostException(string resource, LockStatus status, LockLostReason? reason, TimeSpan remaining, TimeSpan required)
+        : base(BuildMessage(resource, status, reason, remaining, required))
+    {
+        Resource = resource;
+        Status = status;
+        Reason = reason;
+        Remaining = remaining;
+    }
+
+    /// <summary>The resource of the lock.</summary>
+    public string Resource { get; }
+
+    /// <summary>The lock's status when the check failed.</summary>
+    public LockStatus Status { get; }
+
+    /// <summary>Why it was lost, when it was.</summary>
+    public LockLostReason? Reason { get; }
+
+    /// <summary>The validity that was left.</summary>
+    public TimeSpan Remaining { get; }
+
+    private static string BuildMessage(string resource, LockStatus status, LockLostReason? reason, TimeSpan remaining, TimeSpan required) => status switch
+    {
+        LockStatus.Released => $"Lock '{resource}' was released.",
+        LockStatus.Lost => $"Lock '{resource}' was lost ({reason}).",
+        _ => $"Lock '{resource}' has {remaining.TotalMilliseconds:0} ms of validity left; {required.TotalMilliseconds:0} ms were required.",
+    };
+}
+
 /// <summary>The configuration is unsafe for Redlock, found while connecting (for example two entries that reach the same server).</summary>
 public sealed class RedLockConfigurationException : RedLockException
 {

@@ -19,10 +19,45 @@ public interface ILockHandle : IAsyncDisposable
     long FencingToken { get; }
 
     /// <summary>
-    /// How much longer this process may safely assume it holds the lock, measured on a monotonic clock from
-    /// before the acquisition's first send and already reduced by the drift allowance. Zero once expired or released.
+    /// How much longer this process may assume it holds the lock, measured on a monotonic clock from before the
+    /// last confirmed acquisition or renewal's first send, already reduced by the drift allowance. Zero once expired,
+    /// lost or released.
     /// </summary>
     TimeSpan RemainingValidity { get; }
+
+    /// <summary>
+    /// Fires the moment this process can no longer be sure it holds the lock: at the validity deadline less a
+    /// safety margin (<see cref="RedLockOptions.LostTokenSafetyMargin"/>) unless a renewal confirmed by a majority
+    /// has pushed the deadline out; at once when a majority refuses a renewal; at the hold-time cap. Never fires
+    /// for a lock its owner released. Pass it to the work done under the lock.
+    /// </summary>
+    CancellationToken LostToken { get; }
+
+    /// <summary>Where the lock stands: held, renewal undecided, lost, or released.</summary>
+    LockStatus Status { get; }
+
+    /// <summary>Why the lock was lost; null while it is not lost.</summary>
+    LockLostReason? LostReason { get; }
+
+    /// <summary>
+    /// Raised once, on the thread pool, when the lock is lost (not when it is released). Handlers added after the
+    /// loss are not called: check <see cref="Status"/> too.
+    /// </summary>
+    event EventHandler<LockLostEventArgs>? Lost;
+
+    /// <summary>
+    /// Throws <see cref="LockLostException"/> unless the lock is held with at least <paramref name="minimumRemaining"/>
+    /// of validity left. Call it right before acting on the protected resource.
+    /// </summary>
+    void EnsureValid(TimeSpan minimumRemaining = default);
+
+    /// <summary>
+    /// Extends the lock on a majority to <paramref name="expiry"/> (default: its current expiry, which later renewals
+    /// then use too). Same quorum and validity rules as acquisition; an expired key is never re-created.
+    /// Returns false when the lock is no longer held (released, lost, or refused by a majority).
+    /// </summary>
+    /// <exception cref="QuorumUnavailableException">Too few nodes answered; the lock stays held until its current deadline unless a renewal succeeds.</exception>
+    Task<bool> ExtendAsync(TimeSpan? expiry = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Releases the lock on every node (compare-and-delete: only keys still holding <see cref="LockId"/> are removed).

@@ -12,4 +12,10 @@ public sealed record LockRequest
     /// For <see cref="IDistributedLockFactory.TryAcquireAsync"/> the default is zero.
     /// </summary>
     public TimeSpan? WaitTimeout { get; init; }
+
+    /// <summary>Renew the lock automatically while it is held; default <see cref="RedLockOptions.AutoRenew"/>.</summary>
+    public bool? AutoRenew { get; init; }
+
+    /// <summary>Cap on how long renewal keeps the lock alive; default <see cref="RedLockOptions.MaxHoldTime"/>.</summary>
+    public TimeSpan? MaxHoldTime { get; init; }
 }

@@ -37,6 +37,21 @@ internal static class OptionsValidation
             throw new ArgumentOutOfRangeException("options.MaxRetryDelay", options.MaxRetryDelay, "MaxRetryDelay must not be shorter than MinRetryDelay.");
         }
 
+        if (options.LostTokenSafetyMargin is { } margin)
+        {
+            RequireNonNegative(margin, "options.LostTokenSafetyMargin");
+        }
+
+        if (options.MaxHoldTime is { } cap)
+        {
+            ValidateHoldTime(cap, "options.MaxHoldTime");
+        }
+
+        if (options.RenewalBatchSize is < 1 or > 10_000)
+        {
+            throw new ArgumentOutOfRangeException("options.RenewalBatchSize", options.RenewalBatchSize, "RenewalBatchSize must be between 1 and 10000.");
+        }
+
         ValidateWait(options.WaitTimeout, "options.WaitTimeout");
         ValidateExpiry(options.DefaultExpiry, options, "options.DefaultExpiry");
         if (options.TimeProvider is null)
@@ -80,7 +95,23 @@ internal static class OptionsValidation
                 $"The expiry must be larger than the drift allowance ({validity.Drift.TotalMilliseconds:0.###} ms) plus the minimum validity ({validity.Minimum.TotalMilliseconds:0.###} ms).");
         }
 
+        if (validity.SafetyMargin > validity.Minimum)
+        {
+            throw new ArgumentOutOfRangeException(paramName, expiry,
+                $"The lost token's safety margin ({validity.SafetyMargin.TotalMilliseconds:0.###} ms) must not exceed the minimum validity ({validity.Minimum.TotalMilliseconds:0.###} ms) for this expiry.");
+        }
+
         return expiry;
+    }
+
+    public static TimeSpan ValidateHoldTime(TimeSpan cap, string paramName)
+    {
+        if (cap < LockValidity.ShortestExpiry)
+        {
+            throw new ArgumentOutOfRangeException(paramName, cap, $"The hold-time cap must be at least {LockValidity.ShortestExpiry.TotalMilliseconds:0} ms.");
+        }
+
+        return cap;
     }
 
     public static TimeSpan ValidateWait(TimeSpan wait, string paramName)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using RedLockNet.Algorithm;
 using RedLockNet.Diagnostics;
+using RedLockNet.Leases;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
@@ -17,6 +18,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 {
     private readonly RedLockOptions _options;
     private readonly Redlock _redlock;
+    private readonly LockLeases _leases;
     private readonly ResiliencePipeline<AcquireAttempt> _retry;
     private int _disposed;
 
@@ -25,6 +27,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         _options = options;
         var logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet");
         _redlock = new Redlock(nodes, options, logger);
+        _leases = new LockLeases(_redlock, options);
         _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
         if (nodes.Count % 2 == 0)
         {
@@ -127,7 +130,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     {
         var wait = OptionsValidation.ValidateWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
         var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
-        return attempt.Handle ?? throw Failure(resource, attempt, wait);
+        return attempt.Grant is { } grant ? _leases.Open(grant, request) : throw Failure(resource, attempt, wait);
     }
 
     /// <inheritdoc />
@@ -137,25 +140,37 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
         return attempt.Outcome switch
         {
-            AcquireOutcome.Acquired => attempt.Handle,
+            AcquireOutcome.Acquired => _leases.Open(attempt.Grant!, request),
             AcquireOutcome.Contended => null,
             _ => throw Failure(resource, attempt, wait),
         };
     }
 
-    /// <summary>Closes the connections this factory opened. Held locks are not released; they expire with their TTL.</summary>
+    /// <summary>
+    /// Stops renewing and closes the connections this factory opened. Held locks are not released: they expire
+    /// with their TTL, and their lost tokens fire at their deadlines.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            await _leases.DisposeAsync().ConfigureAwait(false);
             await _redlock.Nodes.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The renewer, for tests that check it stops when no lease is left.</summary>
+    internal LeaseRenewer Renewer => _leases.Renewer;
 
     private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
     {
         OptionsValidation.ValidateResource(resource);
         var ttl = OptionsValidation.ValidateExpiry(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry");
+        if (request?.MaxHoldTime is { } cap)
+        {
+            OptionsValidation.ValidateHoldTime(cap, "request.MaxHoldTime");
+        }
+
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
 

@@ -1,51 +1,104 @@
+using Microsoft.Extensions.Logging;
 using RedLockNet.Algorithm;
 using RedLockNet.Diagnostics;
-using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
+using RedLockNet.Leases;
 
 namespace RedLockNet;
 
-/// <summary>A lock held on a majority of nodes.</summary>
+/// <summary>A lock held on a majority of nodes: the public face of a <see cref="Lease"/>.</summary>
 internal sealed class RedLockHandle : ILockHandle
 {
     private readonly Redlock _redlock;
-    private readonly RedisKey _key;
-    private long _validUntil;
-    private int _released;
+    private readonly LockLeases _leases;
+    private readonly Lease _lease;
+    private int _releasing;
 
-    public RedLockHandle(Redlock redlock, string resource, RedisKey key, string lockId, long validUntil, long fencingToken)
+    public RedLockHandle(Redlock redlock, LockLeases leases, Lease lease, long fencingToken)
     {
         _redlock = redlock;
-        _key = key;
-        _validUntil = validUntil;
-        Resource = resource;
-        LockId = lockId;
+        _leases = leases;
+        _lease = lease;
         FencingToken = fencingToken;
     }
 
     /// <inheritdoc />
-    public string Resource { get; }
+    public event EventHandler<LockLostEventArgs>? Lost;
 
     /// <inheritdoc />
-    public string LockId { get; }
+    public string Resource => _lease.Resource;
+
+    /// <inheritdoc />
+    public string LockId => _lease.LockId;
 
     /// <inheritdoc />
     public long FencingToken { get; }
 
     /// <inheritdoc />
-    public TimeSpan RemainingValidity
+    public TimeSpan RemainingValidity => _lease.RemainingValidity;
+
+    /// <inheritdoc />
+    public CancellationToken LostToken => _lease.LostToken;
+
+    /// <inheritdoc />
+    public LockStatus Status => _lease.Status;
+
+    /// <inheritdoc />
+    public LockLostReason? LostReason => _lease.LostReason;
+
+    internal Lease Lease => _lease;
+
+    /// <inheritdoc />
+    public void EnsureValid(TimeSpan minimumRemaining = default)
     {
-        get
+        var status = _lease.Status;
+        var remaining = _lease.RemainingValidity;
+        if (status is LockStatus.Lost or LockStatus.Released || _lease.LostToken.IsCancellationRequested
+            || remaining <= TimeSpan.Zero || remaining < minimumRemaining)
         {
-            if (Volatile.Read(ref _released) != 0)
+            throw new LockLostException(Resource, status, _lease.LostReason, remaining, minimumRemaining);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ExtendAsync(TimeSpan? expiry = null, CancellationToken cancellationToken = default)
+    {
+        var requested = expiry ?? _lease.Ttl;
+        OptionsValidation.ValidateExpiry(requested, _redlock.Options, nameof(expiry));
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_lease.IsActive)
+        {
+            return false;
+        }
+
+        await _lease.ExtendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var ttl = _lease.NextTtl(requested);
+            if (!_lease.IsActive || ttl < LockValidity.ShortestExpiry)
             {
-                return TimeSpan.Zero;
+                return false;
             }
 
-            var time = _redlock.Time;
-            var now = time.GetTimestamp();
-            var until = Volatile.Read(ref _validUntil);
-            return now >= until ? TimeSpan.Zero : time.GetElapsedTime(now, until);
+            // the extension runs to its end even if the caller stops waiting, so the lease state stays exact
+            var extension = await Extension.RunAsync(_redlock.Nodes, [new ExtendItem(_lease.Key, LockId, ttl)], _redlock.Options.NodeTimeout, _redlock.Time)
+                .ConfigureAwait(false);
+            var outcome = LeaseRenewer.ApplyExtension(_lease, extension, 0, ttl, _redlock.Logger);
+            switch (outcome)
+            {
+                case ExtendOutcome.Extended:
+                    _lease.UseTtl(requested);
+                    return true;
+                case ExtendOutcome.Refused:
+                    return false;
+                default:
+                    var nodes = _redlock.Nodes;
+                    throw new QuorumUnavailableException(Resource, "extend", nodes.Count, nodes.Majority, extension.Failures,
+                        "the lock is still held until its current validity deadline unless a renewal succeeds");
+            }
+        }
+        finally
+        {
+            _lease.ExtendGate.Release();
         }
     }
 
@@ -53,13 +106,15 @@ internal sealed class RedLockHandle : ILockHandle
     public async ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (Interlocked.Exchange(ref _released, 1) != 0)
+        if (Interlocked.Exchange(ref _releasing, 1) != 0)
         {
             return;
         }
 
+        _leases.Release(_lease);
+
         // once sent, the release goes on even if the caller stops waiting for it
-        var (confirmed, failures) = await _redlock.ReleaseAsync(_key, LockId).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var (confirmed, failures) = await _redlock.ReleaseAsync(_lease.Key, LockId).WaitAsync(cancellationToken).ConfigureAwait(false);
         var nodes = _redlock.Nodes;
         if (failures.Count == 0)
         {
@@ -93,6 +148,31 @@ internal sealed class RedLockHandle : ILockHandle
         }
     }
 
+    /// <summary>Raises <see cref="Lost"/> on the thread pool, so a slow handler cannot hold up renewals.</summary>
+    internal void RaiseLost(LockLostReason reason)
+    {
+        var handlers = Lost;
+        if (handlers is null)
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            state =>
+            {
+                try
+                {
+                    handlers(this, new LockLostEventArgs(Resource, state));
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    Log.LostHandlerFailed(_redlock.Logger, Resource, ex);
+                }
+            },
+            reason,
+            preferLocal: false);
+    }
+
     /// <inheritdoc />
-    public override string ToString() => $"lock '{Resource}' ({LockIds.Prefix(LockId)}…)";
+    public override string ToString() => $"lock '{Resource}' ({LockIds.Prefix(LockId)}…, {Status})";
 }

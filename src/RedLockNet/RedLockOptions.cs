@@ -69,6 +69,30 @@ public sealed class RedLockOptions
     /// </summary>
     public ResiliencePipeline<AcquireAttempt>? RetryPipeline { get; set; }
 
+    /// <summary>
+    /// Whether locks are renewed automatically while held (about every third of their expiry) until released.
+    /// Default <see langword="true"/>; <see cref="LockRequest.AutoRenew"/> overrides it per call.
+    /// </summary>
+    public bool AutoRenew { get; set; } = true;
+
+    /// <summary>
+    /// Longest time automatic renewal keeps a lock alive, counted from before the acquisition's first send.
+    /// Default <see langword="null"/>: no cap. <see cref="LockRequest.MaxHoldTime"/> overrides it per call.
+    /// </summary>
+    public TimeSpan? MaxHoldTime { get; set; }
+
+    /// <summary>
+    /// How long before the validity deadline <see cref="ILockHandle.LostToken"/> fires, so the holder can stop
+    /// before the keys may expire. Default <see langword="null"/>: 5 % of the expiry (at most half the minimum validity). Must not exceed the minimum validity.
+    /// </summary>
+    public TimeSpan? LostTokenSafetyMargin { get; set; }
+
+    /// <summary>
+    /// Most locks renewed by one script call per node. Default 256. Set 1 for Redis Cluster nodes, where one
+    /// script may only touch keys of one slot.
+    /// </summary>
+    public int RenewalBatchSize { get; set; } = 256;
+
     /// <summary>Where RedLockNet logs. Default: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

@@ -1,11 +1,11 @@
 namespace RedLockNet.Algorithm;
 
 /// <summary>
-/// The validity arithmetic of the Redlock spec for one expiry:
+/// The validity arithmetic of the Redlock spec for one expiry (and the lost token's safety margin):
 /// <c>validity = ttl - elapsed - drift</c>, <c>drift = ttl x factor + constant</c>,
 /// and the lock only counts when the validity is at least the minimum.
 /// </summary>
-internal readonly record struct LockValidity(TimeSpan Ttl, TimeSpan Drift, TimeSpan Minimum)
+internal readonly record struct LockValidity(TimeSpan Ttl, TimeSpan Drift, TimeSpan Minimum, TimeSpan SafetyMargin)
 {
     /// <summary>Expiries shorter than this are refused.</summary>
     public static readonly TimeSpan ShortestExpiry = TimeSpan.FromMilliseconds(10);
@@ -14,8 +14,11 @@ internal readonly record struct LockValidity(TimeSpan Ttl, TimeSpan Drift, TimeS
     {
         var drift = TimeSpan.FromTicks((long)(ttl.Ticks * options.DriftFactor)) + options.DriftConstant;
         var minimum = options.MinValidity ?? TimeSpan.FromTicks(ttl.Ticks / 10);
-        return new LockValidity(ttl, drift, minimum);
+        var margin = options.LostTokenSafetyMargin ?? Min(TimeSpan.FromTicks(ttl.Ticks / 20), minimum / 2);
+        return new LockValidity(ttl, drift, minimum, margin);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>Longest an acquisition may take and still leave the minimum validity.</summary>
     public TimeSpan Budget => Ttl - Drift - Minimum;

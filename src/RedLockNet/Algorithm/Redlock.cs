@@ -28,6 +28,8 @@ internal sealed class Redlock
 
     public ILogger Logger => _logger;
 
+    public RedLockOptions Options => _options;
+
     /// <summary>
     /// Sends the acquire script to every node at once and decides as soon as the votes allow.
     /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
@@ -53,6 +55,7 @@ internal sealed class Redlock
         }
 
         var quorum = new Quorum(count);
+        var refused = new bool[count]; // nodes that hold another owner's key: nothing of ours to release there
         List<NodeFailure>? failures = null;
         try
         {
@@ -70,6 +73,7 @@ internal sealed class Redlock
                 }
                 else
                 {
+                    refused[reply.NodeIndex] = true;
                     quorum.Deny();
                 }
 
@@ -81,7 +85,7 @@ internal sealed class Redlock
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await AbandonAsync(key, lockId, calls).ConfigureAwait(false);
+            await AbandonAsync(key, lockId, calls, refused).ConfigureAwait(false);
             throw;
         }
 
@@ -94,48 +98,56 @@ internal sealed class Redlock
             {
                 // validity runs from before the first send, less the drift allowance
                 var validUntil = start + ToTimestampTicks(ttl - validity.Drift);
-                var handle = new RedLockHandle(this, resource, key, lockId, validUntil, fencingToken: 0);
+                var grant = new LockGrant(resource, key, lockId, ttl, start, validUntil);
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     Log.Acquired(_logger, resource, LockIds.Prefix(lockId), elapsed.TotalMilliseconds, validity.After(elapsed).TotalMilliseconds);
                 }
 
-                return new AcquireAttempt(AcquireOutcome.Acquired, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], null, handle);
+                return new AcquireAttempt(AcquireOutcome.Acquired, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], null, grant);
             }
 
             outcome = AcquireOutcome.QuorumUnavailable;
             detail = $"the majority answered after {NodeConnector.Describe(elapsed)}, leaving {NodeConnector.Describe(validity.After(elapsed))} of validity, less than the minimum {NodeConnector.Describe(validity.Minimum)}";
         }
 
-        await AbandonAsync(key, lockId, calls).ConfigureAwait(false);
+        await AbandonAsync(key, lockId, calls, refused).ConfigureAwait(false);
         RedLockTelemetry.RecordAttempt(outcome);
         Log.AttemptFailed(_logger, resource, outcome, elapsed.TotalMilliseconds, quorum.Granted, quorum.Denied, quorum.Failed);
         return new AcquireAttempt(outcome, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], detail, null);
     }
 
-    /// <summary>Compare-and-delete on every node; waits for each at most the node timeout.</summary>
-    public async Task<(int Confirmed, IReadOnlyList<NodeFailure> Failures)> ReleaseAsync(RedisKey key, string lockId)
+    /// <summary>Compare-and-delete on every node (except those marked in <paramref name="skip"/>); waits for each at most the node timeout.</summary>
+    public async Task<(int Confirmed, IReadOnlyList<NodeFailure> Failures)> ReleaseAsync(RedisKey key, string lockId, bool[]? skip = null)
     {
         RedisKey[] keys = [key];
         RedisValue[] args = [lockId];
-        var replies = new Task<NodeReply>[Nodes.Count];
-        for (var i = 0; i < replies.Length; i++)
+        var replies = new List<Task<NodeReply>>(Nodes.Count);
+        for (var i = 0; i < Nodes.Count; i++)
         {
-            var node = Nodes.Nodes[i];
-            replies[i] = NodeCall.ReplyAsync(i, node, NodeCall.Start(node, LockScript.Release, keys, args), _options.NodeTimeout, Time);
+            if (skip is null || !skip[i])
+            {
+                var node = Nodes.Nodes[i];
+                replies.Add(NodeCall.ReplyAsync(i, node, NodeCall.Start(node, LockScript.Release, keys, args), _options.NodeTimeout, Time));
+            }
+        }
+
+        if (replies.Count == 0)
+        {
+            return (Nodes.Count, []);
         }
 
         var all = await Task.WhenAll(replies).ConfigureAwait(false);
         var failures = all.Where(r => r.Failure is not null).Select(r => r.Failure!).ToArray();
-        return (all.Length - failures.Length, failures);
+        return (Nodes.Count - failures.Length, failures);
     }
 
     /// <summary>
-    /// Gives up an attempt: releases on every node now, and again on any node whose acquire call was still
-    /// in flight and turns out to have granted.
+    /// Gives up an attempt: releases now on every node that did not refuse it, and again on any node whose
+    /// acquire call was still in flight and turns out to have granted.
     /// </summary>
-    private async Task AbandonAsync(RedisKey key, string lockId, Task<RedisResult>[] calls)
+    private async Task AbandonAsync(RedisKey key, string lockId, Task<RedisResult>[] calls, bool[] refused)
     {
         for (var i = 0; i < calls.Length; i++)
         {
@@ -150,7 +162,7 @@ internal sealed class Redlock
             }
         }
 
-        await ReleaseAsync(key, lockId).ConfigureAwait(false);
+        await ReleaseAsync(key, lockId, refused).ConfigureAwait(false);
     }
 
     private void ReleaseLateGrant(Task<RedisResult> call, ILockNode node, RedisKey key, string lockId)

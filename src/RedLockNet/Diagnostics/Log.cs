@@ -23,11 +23,29 @@ internal static partial class Log
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Node {Node} granted an abandoned attempt ({LockIdPrefix}…) late; releasing it there")]
     public static partial void LateGrantReleased(ILogger logger, string node, string lockIdPrefix);
 
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Lost lock '{Resource}' ({LockIdPrefix}…): {Reason}")]
+    public static partial void LockLost(ILogger logger, string resource, string lockIdPrefix, LockLostReason reason);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Renewal of '{Resource}' ({LockIdPrefix}…) undecided (extended {Extended}, refused {Refused}, failed {Failed}); retrying before the deadline")]
+    public static partial void RenewalUncertain(ILogger logger, string resource, string lockIdPrefix, int extended, int refused, int failed);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Lock '{Resource}' ({LockIdPrefix}…) was dropped without being released; renewal stopped and it expires with its time to live")]
+    public static partial void LeaseAbandoned(ILogger logger, string resource, string lockIdPrefix);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "A renewal batch failed unexpectedly; its leases are retried")]
+    public static partial void RenewalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Error, Message = "A handler of the Lost event of '{Resource}' threw")]
+    public static partial void LostHandlerFailed(ILogger logger, string resource, Exception exception);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "RedLockNet is configured with {NodeCount} nodes; an even count tolerates no more failures than the odd count below it. Use 3 or 5.")]
     public static partial void EvenNodeCount(ILogger logger, int nodeCount);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Node {Node} did not answer while connecting ({Reason}); it was not checked for being the same server as another node")]
     public static partial void NodeUnreachableAtConnect(ILogger logger, string node, string reason);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Node {Node} is Microsoft Garnet {Version}: its Lua scripts are atomic only when it runs with --lua-transaction-mode true (EnableLua and LuaTransactionMode when embedded). Without that, two clients can both be granted one lock.")]
+    public static partial void GarnetNode(ILogger logger, string node, string version);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "RedLockNet connected to {NodeCount} nodes ({Nodes}); a lock needs {Majority}")]
     public static partial void Connected(ILogger logger, int nodeCount, string nodes, int majority);

@@ -24,6 +24,31 @@ public static class RedLockTelemetry
     private static readonly Counter<long> ReleaseIncomplete = Meter.CreateCounter<long>(
         "redlock.release.incomplete", unit: "{release}", description: "Releases that some nodes did not confirm.");
 
+    private static readonly UpDownCounter<long> ActiveLeases = Meter.CreateUpDownCounter<long>(
+        "redlock.leases.active", unit: "{lease}", description: "Locks being renewed automatically.");
+
+    private static readonly Counter<long> Extends = Meter.CreateCounter<long>(
+        "redlock.renewal.extends", unit: "{lock}", description: "Locks extended by the renewer (each batch sends one command per node).");
+
+    private static readonly Counter<long> RenewalBatches = Meter.CreateCounter<long>(
+        "redlock.renewal.batches", unit: "{batch}", description: "Renewal batches sent (one command per node each).");
+
+    private static readonly Counter<long> LocksLost = Meter.CreateCounter<long>(
+        "redlock.lock.lost", unit: "{lock}", description: "Locks lost while held, by reason.");
+
+    internal static void LeaseStarted() => ActiveLeases.Add(1);
+
+    internal static void LeaseEnded() => ActiveLeases.Add(-1);
+
+    internal static void RecordRenewalBatch(int locks)
+    {
+        RenewalBatches.Add(1);
+        Extends.Add(locks);
+    }
+
+    internal static void RecordLost(LockLostReason reason) =>
+        LocksLost.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+
     internal static void RecordAttempt(AcquireOutcome outcome) =>
         Attempts.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
 

@@ -22,12 +22,14 @@ internal interface ILockNode
 /// <summary>What identifies a server process.</summary>
 /// <param name="RunId">The server's random id for this run (changes on restart).</param>
 /// <param name="Uptime">How long the server has been running.</param>
-internal sealed record NodeIdentity(string RunId, TimeSpan Uptime)
+/// <param name="GarnetVersion">The Garnet version when the server is Microsoft Garnet, else null.</param>
+internal sealed record NodeIdentity(string RunId, TimeSpan Uptime, string? GarnetVersion = null)
 {
     /// <summary>Reads <c>run_id</c> and <c>uptime_in_seconds</c> from the text of INFO server; null without a run_id.</summary>
     public static NodeIdentity? Parse(string info)
     {
         string? runId = null;
+        string? garnet = null;
         var uptime = TimeSpan.Zero;
         foreach (var line in info.Split('\n'))
         {
@@ -43,12 +45,16 @@ internal sealed record NodeIdentity(string RunId, TimeSpan Uptime)
             {
                 runId = value;
             }
+            else if (name == "garnet_version")
+            {
+                garnet = value;
+            }
             else if (name == "uptime_in_seconds" && long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
             {
                 uptime = TimeSpan.FromSeconds(seconds);
             }
         }
 
-        return runId is { Length: > 0 } ? new NodeIdentity(runId, uptime) : null;
+        return runId is { Length: > 0 } ? new NodeIdentity(runId, uptime, garnet) : null;
     }
 }

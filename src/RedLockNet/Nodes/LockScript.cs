@@ -12,6 +12,9 @@ internal sealed class LockScript
     /// <summary>Compare-and-delete.</summary>
     public static readonly LockScript Release = Load("release");
 
+    /// <summary>Compare-then-pexpire of one or many locks; never re-creates an expired key.</summary>
+    public static readonly LockScript Extend = Load("extend");
+
     /// <summary>Returns an INFO section (identity and persistence checks).</summary>
     public static readonly LockScript Info = Load("info");
 

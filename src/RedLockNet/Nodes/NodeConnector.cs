@@ -113,6 +113,10 @@ internal static class NodeConnector
             {
                 Log.NodeUnreachableAtConnect(logger, node.Name, "INFO server has no run_id");
             }
+            else if (identity.GarnetVersion is { } garnet)
+            {
+                Log.GarnetNode(logger, node.Name, garnet);
+            }
 
             return identity;
         }

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Logging;
+using RedLockNet.Algorithm;
+using RedLockNet.Diagnostics;
+
+namespace RedLockNet.Leases;
+
+/// <summary>Turns granted locks into handles with leases, and ends leases: renewal on or off, loss reporting, release.</summary>
+internal sealed class LockLeases : IAsyncDisposable
+{
+    private readonly Redlock _redlock;
+    private readonly RedLockOptions _options;
+
+    public LockLeases(Redlock redlock, RedLockOptions options)
+    {
+        _redlock = redlock;
+        _options = options;
+        Renewer = new LeaseRenewer(redlock, options);
+    }
+
+    public LeaseRenewer Renewer { get; }
+
+    public RedLockHandle Open(LockGrant grant, LockRequest? request)
+    {
+        var autoRenew = request?.AutoRenew ?? _options.AutoRenew;
+        var cap = request?.MaxHoldTime ?? _options.MaxHoldTime;
+        var validity = LockValidity.For(grant.Ttl, _options);
+        var lease = new Lease(grant.Resource, grant.Key, grant.LockId, grant.Ttl, grant.Start, grant.ValidUntil,
+            autoRenew, cap, validity.SafetyMargin, _options, OnLost);
+        var handle = new RedLockHandle(_redlock, this, lease, fencingToken: 0);
+        lease.Owner = new WeakReference<RedLockHandle>(handle);
+        if (autoRenew)
+        {
+            Renewer.Track(lease);
+        }
+
+        lease.Start();
+        return handle;
+    }
+
+    /// <summary>The owner released the lock: stop renewing it; its lost token will not fire.</summary>
+    public void Release(Lease lease)
+    {
+        if (lease.Release() && lease.AutoRenew)
+        {
+            Renewer.Untrack();
+        }
+    }
+
+    public ValueTask DisposeAsync() => Renewer.DisposeAsync();
+
+    private void OnLost(Lease lease, LockLostReason reason)
+    {
+        if (lease.AutoRenew)
+        {
+            Renewer.Untrack();
+        }
+
+        RedLockTelemetry.RecordLost(reason);
+        if (_redlock.Logger.IsEnabled(LogLevel.Warning))
+        {
+            Log.LockLost(_redlock.Logger, lease.Resource, LockIds.Prefix(lease.LockId), reason);
+        }
+
+        if (lease.Owner is { } owner && owner.TryGetTarget(out var handle))
+        {
+            handle.RaiseLost(reason);
+        }
+    }
+}
