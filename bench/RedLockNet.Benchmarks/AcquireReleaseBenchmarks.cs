@@ -1,0 +1,77 @@
+extern alias RedLockNetBaseline;
+
+using BenchmarkDotNet.Attributes;
+using Medallion.Threading.Redis;
+using BaselineFactory = RedLockNetBaseline::RedLockNet.SERedis.RedLockFactory;
+
+namespace RedLockNet.Benchmarks;
+
+/// <summary>
+/// One uncontended acquire followed by its release, sequentially, on 3 local redis-server nodes: RedLockNet against
+/// RedLock.net 2.3.2 and DistributedLock.Redis 1.1.1 (Redlock mode: one database per node). Expiry 30 s for all.
+/// </summary>
+[MemoryDiagnoser]
+public class AcquireReleaseBenchmarks
+{
+    private const string Resource = "bench-acquire-release";
+
+    private BenchmarkNodes? nodes;
+    private RedLockFactory? redLockNet;
+    private BaselineFactory? redLockDotNet;
+    private RedisDistributedLock? distributedLock;
+
+    /// <summary>Starts the nodes in the benchmark process and connects every implementation.</summary>
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        nodes = await BenchmarkNodes.StartAsync();
+        redLockNet = await nodes.ConnectRedLockNetAsync();
+        redLockDotNet = await nodes.ConnectRedLockDotNetAsync();
+        distributedLock = new RedisDistributedLock(Resource, await nodes.ConnectDistributedLockAsync(), o => o.Expiry(BenchmarkNodes.Expiry));
+    }
+
+    /// <summary>Closes the clients and kills the nodes.</summary>
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        if (nodes is not null)
+        {
+            await nodes.DisposeAsync();
+            nodes = null;
+        }
+    }
+
+    /// <summary>RedLockNet: <c>AcquireAsync</c>, then <c>ReleaseAsync</c>.</summary>
+    [Benchmark(Baseline = true, Description = "RedLockNet")]
+    public async Task RedLockNetAcquireRelease()
+    {
+        var handle = await redLockNet!.AcquireAsync(Resource, CancellationToken.None);
+        await handle.ReleaseAsync();
+    }
+
+    /// <summary>RedLock.net: <c>CreateLockAsync(resource, expiry)</c>, then dispose (which unlocks).</summary>
+    [Benchmark(Description = "RedLock.net 2.3.2")]
+    public async Task RedLockDotNetAcquireRelease()
+    {
+        var redLock = await redLockDotNet!.CreateLockAsync(Resource, BenchmarkNodes.Expiry);
+        try
+        {
+            if (!redLock.IsAcquired)
+            {
+                throw new InvalidOperationException($"RedLock.net did not acquire the free lock: {redLock.Status}.");
+            }
+        }
+        finally
+        {
+            await redLock.DisposeAsync();
+        }
+    }
+
+    /// <summary>DistributedLock.Redis: <c>AcquireAsync</c>, then dispose the handle (which releases).</summary>
+    [Benchmark(Description = "DistributedLock.Redis 1.1.1")]
+    public async Task DistributedLockAcquireRelease()
+    {
+        var handle = await distributedLock!.AcquireAsync();
+        await handle.DisposeAsync();
+    }
+}

@@ -1,0 +1,20 @@
+using System.Reflection;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+
+namespace RedLockNet.Benchmarks;
+
+/// <summary>Entry point: every BenchmarkDotNet command-line option works (<c>--filter</c>, <c>--job short</c>, <c>--list flat</c>...).</summary>
+public static class Program
+{
+    /// <summary>Runs the benchmarks picked on the command line (or asks which, when none is given).</summary>
+    public static void Main(string[] args)
+    {
+        // results go to bench/RedLockNet.Benchmarks/BenchmarkDotNet.Artifacts, wherever the command is run from;
+        // --artifacts <dir> on the command line takes precedence
+        var artifacts = typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "DefaultArtifactsPath")?.Value;
+        var config = artifacts is null ? DefaultConfig.Instance : DefaultConfig.Instance.WithArtifactsPath(artifacts);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+    }
+}

@@ -1,1 +1,0 @@
-namespace RedLockNet.TestRig; public static class Placeholder {}

@@ -1,0 +1,78 @@
+using StackExchange.Redis;
+
+namespace RedLockNet.Tests.Unit.Integration;
+
+/// <summary>Reads lock keys straight from each node, independently of the library, to check what it left there.</summary>
+public sealed class NodeProbe : IAsyncDisposable
+{
+    private readonly ConnectionMultiplexer[] _connections;
+
+    private NodeProbe(ConnectionMultiplexer[] connections) => _connections = connections;
+
+    internal static async Task<NodeProbe> ConnectAsync(IEnumerable<string> endpoints)
+    {
+        var connections = await Task.WhenAll(endpoints.Select(e =>
+            ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+            {
+                EndPoints = { e },
+                AbortOnConnectFail = false,
+                BacklogPolicy = BacklogPolicy.FailFast,
+                ConnectTimeout = 2000,
+                AsyncTimeout = 2000,
+                AllowAdmin = true,
+            })));
+        return new NodeProbe(connections);
+    }
+
+    /// <summary>What <see cref="ValuesAsync"/> reports for a node that does not answer.</summary>
+    public const string Down = "<down>";
+
+    /// <summary>The value of <c>redlock:{resource}</c> on each node (null where absent).</summary>
+    public async Task<string?[]> ValuesAsync(string resource, string prefix = "redlock:")
+    {
+        var key = (RedisKey)$"{prefix}{{{resource}}}";
+        return await Task.WhenAll(_connections.Select(async c =>
+        {
+            try
+            {
+                return (string?)await c.GetDatabase().StringGetAsync(key);
+            }
+            catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+            {
+                return Down;
+            }
+        }));
+    }
+
+    /// <summary>Deletes <c>redlock:{resource}</c> on one node, behind the library's back.</summary>
+    public Task DeleteAsync(string resource, int node, string prefix = "redlock:") =>
+        _connections[node].GetDatabase().KeyDeleteAsync($"{prefix}{{{resource}}}");
+
+    /// <summary>How many keys each node holds.</summary>
+    public async Task<long[]> KeyCountsAsync() =>
+        await Task.WhenAll(_connections.Select(c => c.GetServer(c.GetEndPoints()[0]).DatabaseSizeAsync()));
+
+    /// <summary>Waits (bounded) until every node's value of the resource satisfies <paramref name="condition"/>, then asserts it.</summary>
+    public async Task EventuallyAsync(string resource, Func<string?, bool> condition, string prefix = "redlock:")
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        string?[] values;
+        while (!(values = await ValuesAsync(resource, prefix)).All(condition) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.All(values, v => Assert.True(condition(v), $"value {v ?? "null"}"));
+    }
+
+    /// <summary>Asserts that no node holds any key.</summary>
+    public async Task AssertEmptyAsync() => Assert.All(await KeyCountsAsync(), count => Assert.Equal(0, count));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in _connections)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+}

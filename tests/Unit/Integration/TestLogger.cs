@@ -1,0 +1,29 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace RedLockNet.Tests.Unit.Integration;
+
+/// <summary>Collects every formatted log line (and exception text) so tests can check what the library writes.</summary>
+internal sealed class TestLoggerFactory : ILoggerFactory, ILogger
+{
+    public ConcurrentQueue<string> Lines { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        Lines.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
+    }
+
+    public void Dispose()
+    {
+    }
+}

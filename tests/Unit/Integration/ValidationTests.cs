@@ -1,0 +1,172 @@
+using RedLockNet.TestRig;
+
+namespace RedLockNet.Tests.Unit.Integration;
+
+public sealed class ValidationNodes() : ClusterFixture(3);
+
+/// <summary>Bad input is refused at the call with the parameter and the rule named, and nothing reaches Redis.</summary>
+public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes), IClassFixture<ValidationNodes>
+{
+    public static TheoryData<string?, string> BadResources => new()
+    {
+        { null, "resource" },
+        { "", "resource" },
+        { "   ", "resource" },
+        { new string('x', 1025), "resource" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadResources))]
+    public async Task Bad_resource_names_are_refused_and_nothing_is_written(string? resource, string param)
+    {
+        var acquire = await Assert.ThrowsAnyAsync<ArgumentException>(() => Locks.AcquireAsync(resource!, Clusters.Bound()));
+        var tryAcquire = await Assert.ThrowsAnyAsync<ArgumentException>(() => Locks.TryAcquireAsync(resource!, Clusters.Bound()));
+        Assert.Equal(param, acquire.ParamName);
+        Assert.Equal(param, tryAcquire.ParamName);
+        await Probe.AssertEmptyAsync();
+    }
+
+    [Fact]
+    public async Task A_resource_of_exactly_1024_characters_is_fine()
+    {
+        await using var handle = await Locks.AcquireAsync(new string('y', 1024), Clusters.Bound());
+        Assert.Equal(1024, handle.Resource.Length);
+    }
+
+    [Theory]
+    [InlineData(9, "at least 10 ms")]
+    [InlineData(0, "at least 10 ms")]
+    [InlineData(-5, "at least 10 ms")]
+    public async Task Expiries_below_10_ms_are_refused(int milliseconds, string rule)
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            Locks.AcquireAsync("expiry", new LockRequest { Expiry = TimeSpan.FromMilliseconds(milliseconds) }, Clusters.Bound()));
+        Assert.Equal("request.Expiry", ex.ParamName);
+        Assert.Contains(rule, ex.Message);
+        await Probe.AssertEmptyAsync();
+    }
+
+    [Fact]
+    public async Task An_expiry_not_above_drift_plus_minimum_validity_is_refused()
+    {
+        await using var locks = await RedLockFactory.ConnectAsync(
+            Clusters.Options(Nodes.Endpoints, o => o.MinValidity = TimeSpan.FromSeconds(1)), Clusters.Bound());
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            locks.AcquireAsync("drift", new LockRequest { Expiry = TimeSpan.FromMilliseconds(900) }, Clusters.Bound()));
+        Assert.Equal("request.Expiry", ex.ParamName);
+        Assert.Contains("drift allowance", ex.Message);
+        await Probe.AssertEmptyAsync();
+    }
+
+    [Fact]
+    public async Task A_negative_wait_is_refused()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            Locks.AcquireAsync("wait", new LockRequest { WaitTimeout = TimeSpan.FromSeconds(-2) }, Clusters.Bound()));
+        Assert.Equal("request.WaitTimeout", ex.ParamName);
+    }
+
+    [Fact]
+    public async Task An_already_cancelled_token_sends_nothing()
+    {
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Locks.AcquireAsync("cancelled", new CancellationToken(true)));
+        await Probe.AssertEmptyAsync();
+    }
+
+    [Fact]
+    public async Task Zero_nodes_are_refused()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => RedLockFactory.ConnectAsync(new RedLockOptions(), Clusters.Bound()));
+        Assert.Equal("options.Nodes", ex.ParamName);
+        Assert.Contains("At least one node", ex.Message);
+    }
+
+    [Fact]
+    public async Task The_same_endpoint_twice_is_refused()
+    {
+        var options = Clusters.Options([Nodes.Endpoints[0], Nodes.Endpoints[1], Nodes.Endpoints[0]]);
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
+        Assert.Equal("options.Nodes", ex.ParamName);
+        Assert.Contains("Entries 0 and 2", ex.Message);
+    }
+
+    [Fact]
+    public async Task Localhost_and_127_0_0_1_on_one_port_are_the_same_endpoint()
+    {
+        var port = Nodes.Cluster.Nodes[0].Port;
+        var options = Clusters.Options([$"127.0.0.1:{port}", Nodes.Endpoints[1], $"localhost:{port}"]);
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
+        Assert.Equal("options.Nodes", ex.ParamName);
+    }
+
+    [Fact]
+    public async Task Two_endpoints_that_reach_the_same_server_are_refused_by_run_id()
+    {
+        await using var proxy = new LoopbackProxy(Nodes.Cluster.Nodes[0].Port);
+        var options = Clusters.Options([Nodes.Endpoints[0], Nodes.Endpoints[1], proxy.Endpoint]);
+        var ex = await Assert.ThrowsAsync<RedLockConfigurationException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
+        Assert.Contains("same server", ex.Message);
+        Assert.Contains(proxy.Endpoint, ex.Message);
+    }
+
+    [Fact]
+    public async Task An_entry_with_two_endpoints_is_refused()
+    {
+        var options = Clusters.Options([$"{Nodes.Endpoints[0]},{Nodes.Endpoints[1]}"]);
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
+        Assert.Equal("options.Nodes[0]", ex.ParamName);
+        Assert.Contains("exactly one endpoint", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("DriftFactor")]
+    [InlineData("NodeTimeout")]
+    [InlineData("MaxRetryDelay")]
+    [InlineData("DefaultExpiry")]
+    [InlineData("KeyPrefix")]
+    public async Task Bad_options_name_the_option(string option)
+    {
+        var options = Clusters.Options(Nodes.Endpoints, o =>
+        {
+            switch (option)
+            {
+                case "DriftFactor": o.DriftFactor = 0.7; break;
+                case "NodeTimeout": o.NodeTimeout = TimeSpan.Zero; break;
+                case "MaxRetryDelay": o.MaxRetryDelay = TimeSpan.FromTicks(1); break;
+                case "DefaultExpiry": o.DefaultExpiry = TimeSpan.FromMilliseconds(1); break;
+                default: o.KeyPrefix = null!; break;
+            }
+        });
+        var ex = await Assert.ThrowsAnyAsync<ArgumentException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
+        Assert.Equal($"options.{option}", ex.ParamName);
+    }
+
+    [Fact]
+    public async Task Passwords_never_reach_exceptions_or_logs_and_lock_ids_are_logged_as_a_prefix_only()
+    {
+        var log = new TestLoggerFactory();
+        var closedPort = Nodes.Cluster.Nodes[0].Port + 20000 > 65535 ? 1 : Nodes.Cluster.Nodes[0].Port + 20000;
+        var options = Clusters.Options(
+            [Nodes.Endpoints[0], Nodes.Endpoints[1], $"127.0.0.1:{closedPort},password=s3cret-pw"],
+            o => o.LoggerFactory = log);
+        await using var locks = await RedLockFactory.ConnectAsync(options, Clusters.Bound());
+        var handle = await locks.AcquireAsync(Clusters.UniqueResource("secret"), Clusters.Bound());
+        await handle.ReleaseAsync(Clusters.Bound()); // two of three confirm: a warning, no exception
+
+        var fail = await Assert.ThrowsAsync<QuorumUnavailableException>(async () =>
+        {
+            await using var broken = await RedLockFactory.ConnectAsync(
+                Clusters.Options([$"127.0.0.1:{closedPort},password=s3cret-pw"], o => o.LoggerFactory = log), Clusters.Bound());
+            await broken.AcquireAsync("secret", new LockRequest { WaitTimeout = TimeSpan.Zero }, Clusters.Bound());
+        });
+
+        Assert.DoesNotContain("s3cret", fail.ToString());
+        Assert.NotEmpty(log.Lines);
+        Assert.All(log.Lines, line =>
+        {
+            Assert.DoesNotContain("s3cret", line);
+            Assert.DoesNotContain(handle.LockId, line);
+        });
+        Assert.Contains(log.Lines, line => line.Contains(handle.LockId[..8], StringComparison.Ordinal));
+    }
+}

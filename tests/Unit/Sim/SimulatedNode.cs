@@ -1,0 +1,158 @@
+using RedLockNet.Nodes;
+using StackExchange.Redis;
+
+namespace RedLockNet.Tests.Unit.Sim;
+
+/// <summary>
+/// A deterministic in-memory stand-in for one Redis node, for property tests of the pure protocol logic:
+/// it interprets our scripts by name over a dictionary whose keys expire on the shared fake clock.
+/// Production and the integration tests always use real servers.
+/// </summary>
+internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
+{
+    private readonly Dictionary<string, (string Value, long ExpiresAt)> _data = [];
+
+    public string Name { get; } = name;
+
+    /// <summary>When false, every call fails as an unreachable node does.</summary>
+    public bool IsUp { get; set; } = true;
+
+    public int Calls { get; private set; }
+
+    /// <summary>How many extend scripts reached this node (one per batch, however many locks it carried).</summary>
+    public int ExtendCalls { get; private set; }
+
+    /// <summary>How many locks those extend scripts carried in all.</summary>
+    public int ExtendedLocks { get; private set; }
+
+    public Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args)
+    {
+        Calls++;
+        if (!IsUp)
+        {
+            return Task.FromException<RedisResult>(new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"{Name} is down", null, CommandStatus.WaitingToBeSent));
+        }
+
+        if (script.Name == "info")
+        {
+            return Task.FromResult(RedisResult.Create((RedisValue)$"# Server\r\nrun_id:{Name}\r\nuptime_in_seconds:3600\r\n"));
+        }
+
+        lock (_data)
+        {
+            if (script.Name == "extend")
+            {
+                ExtendCalls++;
+                ExtendedLocks += keys.Length;
+                var results = new RedisResult[keys.Length];
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    results[i] = RedisResult.Create(Extend((string)keys[i]!, (string)args[2 * i]!, (long)args[(2 * i) + 1]));
+                }
+
+                return Task.FromResult(RedisResult.Create(results));
+            }
+
+            return Task.FromResult(RedisResult.Create(Run(script, keys, args)));
+        }
+    }
+
+    private long Run(LockScript script, RedisKey[] keys, RedisValue[] args)
+    {
+        var key = (string)keys[0]!;
+        var id = (string)args[0]!;
+        return script.Name switch
+        {
+            "acquire" => Acquire(key, id, (long)args[1]),
+            "release" => Release(key, id),
+            _ => throw new NotSupportedException(script.Name),
+        };
+    }
+
+    /// <summary>The id holding <paramref name="key"/> now, or null.</summary>
+    public string? Holder(string key)
+    {
+        lock (_data)
+        {
+            return Get(key);
+        }
+    }
+
+    /// <summary>Removes one key, as an operator or an eviction would.</summary>
+    public void Delete(string key)
+    {
+        lock (_data)
+        {
+            _data.Remove(key);
+        }
+    }
+
+    /// <summary>Puts a foreign holder on the key, as another client would.</summary>
+    public void Hold(string key, string id, TimeSpan ttl)
+    {
+        lock (_data)
+        {
+            _data[key] = (id, time.GetTimestamp() + Ticks(ttl));
+        }
+    }
+
+    private long Acquire(string key, string id, long ttlMs)
+    {
+        var current = Get(key);
+        if (current is null || current == id)
+        {
+            _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private long Extend(string key, string id, long ttlMs)
+    {
+        if (Get(key) == id)
+        {
+            _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+            return 1;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Forgets every key, as a node restarted without persistence does.</summary>
+    public void Wipe()
+    {
+        lock (_data)
+        {
+            _data.Clear();
+        }
+    }
+
+    private long Release(string key, string id)
+    {
+        if (Get(key) == id)
+        {
+            _data.Remove(key);
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private string? Get(string key)
+    {
+        if (_data.TryGetValue(key, out var entry))
+        {
+            if (time.GetTimestamp() < entry.ExpiresAt)
+            {
+                return entry.Value;
+            }
+
+            _data.Remove(key);
+        }
+
+        return null;
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+}
