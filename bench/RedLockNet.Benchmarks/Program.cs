@@ -8,8 +8,15 @@ namespace RedLockNet.Benchmarks;
 public static class Program
 {
     /// <summary>Runs the benchmarks picked on the command line (or asks which, when none is given).</summary>
-    public static void Main(string[] args)
+    public static async Task Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "renewal-cost")
+        {
+            // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- renewal-cost [locks] [seconds] [expiry seconds]
+            await RenewalCost.RunAsync(args[1..]);
+            return;
+        }
+
         // results go to bench/RedLockNet.Benchmarks/BenchmarkDotNet.Artifacts, wherever the command is run from;
         // --artifacts <dir> on the command line takes precedence
         var artifacts = typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
