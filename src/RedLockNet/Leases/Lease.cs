@@ -160,7 +160,7 @@ internal sealed class Lease
                     // earlier deadline no longer binds, a shorter ttl shortens it
                     _validUntil = newDeadline;
                     _status = LockStatus.Held;
-                    _capBinds |= ttl < Ttl;
+                    _capBinds |= _holdCap != long.MaxValue && start + Ticks(ttl) >= _holdCap; // clamped to the cap
                     lost = !ArmDeadline();
                     break;
                 case ExtendOutcome.Refused:

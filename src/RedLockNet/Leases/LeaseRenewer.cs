@@ -116,11 +116,36 @@ internal sealed class LeaseRenewer : IAsyncDisposable
             _queue.Enqueue(lease, lease.RenewAt);
             if (_loop is null || _loop.IsCompleted)
             {
-                _loop = Task.Run(RunAsync);
+                _loop = Task.Run(RunGuardedAsync);
             }
             else if (wakeEarlier)
             {
                 _nap?.Cancel();
+            }
+        }
+    }
+
+    private async Task RunGuardedAsync()
+    {
+        while (true)
+        {
+            try
+            {
+                await RunAsync().ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // a bug, not a node fault (those are votes): log it, pause, carry on; deadlines protect holders meanwhile
+                Log.RenewalFailed(_redlock.Logger, ex);
+                try
+                {
+                    await Task.Delay(_options.NodeTimeout, _time, _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
