@@ -43,9 +43,9 @@ internal sealed class BenchmarkNodes : IAsyncDisposable
     }
 
     /// <summary>A RedLockNet factory with its own connections; the default expiry is <see cref="Expiry"/>.</summary>
-    public async Task<RedLockFactory> ConnectRedLockNetAsync()
+    public async Task<RedLockFactory> ConnectRedLockNetAsync(bool fencing = true)
     {
-        var options = new RedLockOptions { DefaultExpiry = Expiry };
+        var options = new RedLockOptions { DefaultExpiry = Expiry, Fencing = fencing };
         foreach (var endpoint in Endpoints)
         {
             options.Nodes.Add(endpoint);

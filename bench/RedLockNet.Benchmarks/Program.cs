@@ -17,6 +17,13 @@ public static class Program
             return;
         }
 
+        if (args.Length > 0 && args[0] == "fencing-contention")
+        {
+            // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- fencing-contention [contenders] [acquisitions]
+            await FencingContention.RunAsync(args[1..]);
+            return;
+        }
+
         // results go to bench/RedLockNet.Benchmarks/BenchmarkDotNet.Artifacts, wherever the command is run from;
         // --artifacts <dir> on the command line takes precedence
         var artifacts = typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()

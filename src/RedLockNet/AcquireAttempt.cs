@@ -50,4 +50,6 @@ public sealed class AcquireAttempt
 /// <param name="Ttl">The time to live set on the nodes.</param>
 /// <param name="Start">Monotonic timestamp taken before the first send.</param>
 /// <param name="ValidUntil">Monotonic timestamp until which the lock may be relied on.</param>
-internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey Key, string LockId, TimeSpan Ttl, long Start, long ValidUntil);
+/// <param name="FencingToken">The settled fencing token (0 with fencing off).</param>
+/// <param name="DecidedAt">Monotonic timestamp at which the validity check passed: the moment the lock was handed out.</param>
+internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey Key, string LockId, TimeSpan Ttl, long Start, long ValidUntil, long FencingToken, long DecidedAt);

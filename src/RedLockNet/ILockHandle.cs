@@ -15,7 +15,12 @@ public interface ILockHandle : IAsyncDisposable
     /// </summary>
     string LockId { get; }
 
-    /// <summary>Strictly increasing token per resource, for the protected resource to refuse stale holders. 0 while fencing is not enabled.</summary>
+    /// <summary>
+    /// A number strictly greater than the token of every earlier holder of this resource (under the conditions in
+    /// the README), for the protected resource to refuse writes from stale holders: pass it with every write and
+    /// have the resource reject tokens lower than the highest it has seen. Large (the acquiring client's clock in
+    /// microseconds, or one more than the last token); 0 when <see cref="RedLockOptions.Fencing"/> is off.
+    /// </summary>
     long FencingToken { get; }
 
     /// <summary>

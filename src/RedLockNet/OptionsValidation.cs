@@ -47,6 +47,11 @@ internal static class OptionsValidation
             ValidateHoldTime(cap, "options.MaxHoldTime");
         }
 
+        if (options.FenceRetention < TimeSpan.FromSeconds(1) || options.FenceRetention.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException("options.FenceRetention", options.FenceRetention, "FenceRetention must be between 1 second and about 24.8 days.");
+        }
+
         if (options.RenewalBatchSize is < 1 or > 10_000)
         {
             throw new ArgumentOutOfRangeException("options.RenewalBatchSize", options.RenewalBatchSize, "RenewalBatchSize must be between 1 and 10000.");

@@ -93,6 +93,19 @@ public sealed class RedLockOptions
     /// </summary>
     public int RenewalBatchSize { get; set; } = 256;
 
+    /// <summary>
+    /// Whether acquisitions produce fencing tokens (<see cref="ILockHandle.FencingToken"/>). Default
+    /// <see langword="true"/>; off saves a counter key per resource and, under contention, an occasional second round.
+    /// </summary>
+    public bool Fencing { get; set; } = true;
+
+    /// <summary>
+    /// How long a resource's fencing counter is kept on a node after its last acquisition. Default 10 minutes. Tokens
+    /// stay increasing after a counter expired because every new value is at least the acquiring client's clock in
+    /// microseconds; that needs client clocks to agree within this retention.
+    /// </summary>
+    public TimeSpan FenceRetention { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Where RedLockNet logs. Default: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

@@ -11,4 +11,7 @@ internal static class LockKeys
     public const int MaxResourceLength = 1024;
 
     public static RedisKey For(string prefix, string resource) => (RedisKey)string.Concat(prefix, "{", resource, "}");
+
+    /// <summary>The resource's fencing counter: the lock key plus <c>:fence</c>, so the same hash tag and slot.</summary>
+    public static RedisKey FenceFor(RedisKey lockKey) => lockKey.Append(":fence");
 }

@@ -39,8 +39,11 @@ internal sealed class Redlock
     {
         var validity = LockValidity.For(ttl, _options);
         var lockId = LockIds.New();
-        RedisKey[] keys = [key];
-        RedisValue[] args = [lockId, (long)Math.Ceiling(ttl.TotalMilliseconds)];
+        var fencing = _options.Fencing;
+        var fenceKey = LockKeys.FenceFor(key);
+        RedisKey[] keys = fencing ? [key, fenceKey] : [key];
+        RedisValue[] args = fencing ? Fencing.AcquireArgs(lockId, ttl, _options) : [lockId, (long)Math.Ceiling(ttl.TotalMilliseconds)];
+        var script = fencing ? LockScript.AcquireFenced : LockScript.Acquire;
         var timeout = validity.Budget < _options.NodeTimeout ? validity.Budget : _options.NodeTimeout;
         var count = Nodes.Count;
         var calls = new Task<RedisResult>[count];
@@ -50,12 +53,13 @@ internal sealed class Redlock
         for (var i = 0; i < count; i++)
         {
             var node = Nodes.Nodes[i];
-            calls[i] = NodeCall.Start(node, LockScript.Acquire, keys, args);
+            calls[i] = NodeCall.Start(node, script, keys, args);
             replies[i] = NodeCall.ReplyAsync(i, node, calls[i], timeout, Time);
         }
 
         var quorum = new Quorum(count);
         var refused = new bool[count]; // nodes that hold another owner's key: nothing of ours to release there
+        var fences = new long?[count];  // each granting node's counter
         List<NodeFailure>? failures = null;
         try
         {
@@ -67,8 +71,9 @@ internal sealed class Redlock
                     (failures ??= []).Add(failure);
                     quorum.Fail();
                 }
-                else if (reply.IsOne)
+                else if (Fencing.ReadGrant(reply.Result) is { Granted: true } grantReply)
                 {
+                    fences[reply.NodeIndex] = grantReply.Fence;
                     quorum.Grant();
                 }
                 else
@@ -89,16 +94,34 @@ internal sealed class Redlock
             throw;
         }
 
-        var elapsed = Time.GetElapsedTime(start);
         var outcome = quorum.Outcome ?? throw new InvalidOperationException("The vote ended undecided.");
         string? detail = null;
+        long token = 0;
+        if (outcome == AcquireOutcome.Acquired && fencing)
+        {
+            var (settled, raised) = await Fencing.SettleAsync(Nodes, fences, key, fenceKey, lockId, _options, timeout, Time).ConfigureAwait(false);
+            RedLockTelemetry.RecordFencing(raised);
+            if (settled is { } value)
+            {
+                token = value;
+            }
+            else
+            {
+                outcome = AcquireOutcome.QuorumUnavailable;
+                detail = "the fencing token could not be confirmed on a majority";
+            }
+        }
+
+        // measured after every round: a token is only handed out while the lock is still valid
+        var decidedAt = Time.GetTimestamp();
+        var elapsed = Time.GetElapsedTime(start, decidedAt);
         if (outcome == AcquireOutcome.Acquired)
         {
             if (validity.IsEnoughAfter(elapsed))
             {
                 // validity runs from before the first send, less the drift allowance
                 var validUntil = start + ToTimestampTicks(ttl - validity.Drift);
-                var grant = new LockGrant(resource, key, lockId, ttl, start, validUntil);
+                var grant = new LockGrant(resource, key, lockId, ttl, start, validUntil, token, decidedAt);
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
@@ -167,7 +190,7 @@ internal sealed class Redlock
 
     private void ReleaseLateGrant(Task<RedisResult> call, ILockNode node, RedisKey key, string lockId)
     {
-        if (!call.IsCompletedSuccessfully || !new NodeReply(0, call.Result, null).IsOne)
+        if (!call.IsCompletedSuccessfully || !Fencing.ReadGrant(call.Result).Granted)
         {
             NodeCall.Observe(call);
             return;

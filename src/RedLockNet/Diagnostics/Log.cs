@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Node {Node} is Microsoft Garnet {Version}: its Lua scripts are atomic only when it runs with --lua-transaction-mode true (EnableLua and LuaTransactionMode when embedded). Without that, two clients can both be granted one lock.")]
     public static partial void GarnetNode(ILogger logger, string node, string version);
 
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Node {Node} runs without AOF: if it restarts it forgets the locks it granted and its fencing counters. Enable appendonly with appendfsync always, or keep a restarted node out for longer than the longest lock expiry (see README).")]
+    public static partial void NoPersistence(ILogger logger, string node);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "RedLockNet connected to {NodeCount} nodes ({Nodes}); a lock needs {Majority}")]
     public static partial void Connected(ILogger logger, int nodeCount, string nodes, int majority);
 }

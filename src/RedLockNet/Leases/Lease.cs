@@ -60,6 +60,9 @@ internal sealed class Lease
 
     public string Resource { get; }
 
+    /// <summary>Monotonic timestamp at which the lock was handed out (for diagnostics and tests).</summary>
+    public long GrantedAt { get; init; }
+
     public RedisKey Key { get; }
 
     public string LockId { get; }
@@ -106,6 +109,18 @@ internal sealed class Lease
     }
 
     public bool IsActive => Status is LockStatus.Held or LockStatus.Renewing;
+
+    /// <summary>The current validity deadline (monotonic timestamp), whatever the status.</summary>
+    public long ValidUntil
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _validUntil;
+            }
+        }
+    }
 
     public TimeSpan RemainingValidity
     {

@@ -25,8 +25,11 @@ internal sealed class LockLeases : IAsyncDisposable
         var cap = request?.MaxHoldTime ?? _options.MaxHoldTime;
         var validity = LockValidity.For(grant.Ttl, _options);
         var lease = new Lease(grant.Resource, grant.Key, grant.LockId, grant.Ttl, grant.Start, grant.ValidUntil,
-            autoRenew, cap, validity.SafetyMargin, _options, OnLost);
-        var handle = new RedLockHandle(_redlock, this, lease, fencingToken: 0);
+            autoRenew, cap, validity.SafetyMargin, _options, OnLost)
+        {
+            GrantedAt = grant.DecidedAt,
+        };
+        var handle = new RedLockHandle(_redlock, this, lease, grant.FencingToken);
         lease.Owner = new WeakReference<RedLockHandle>(handle);
         if (autoRenew)
         {

@@ -9,6 +9,15 @@ internal sealed class LockScript
     /// <summary>Grants the lock when the key is free or already holds our id.</summary>
     public static readonly LockScript Acquire = Load("acquire");
 
+    /// <summary>Acquire plus the node's fencing counter bump.</summary>
+    public static readonly LockScript AcquireFenced = Load("acquire_fenced");
+
+    /// <summary>Second fencing round: raise a lagging counter while the lock is still ours there.</summary>
+    public static readonly LockScript FenceRaise = Load("fence_raise");
+
+    /// <summary>Compare-on-fence write to a protected resource.</summary>
+    public static readonly LockScript FencedSet = Load("fenced_set");
+
     /// <summary>Compare-and-delete.</summary>
     public static readonly LockScript Release = Load("release");
 
@@ -38,6 +47,19 @@ internal sealed class LockScript
 
     /// <inheritdoc />
     public override string ToString() => Name;
+
+    /// <summary>EVALSHA, falling back to EVAL (which caches the script there) when the server does not know it yet.</summary>
+    public async Task<StackExchange.Redis.RedisResult> EvaluateAsync(StackExchange.Redis.IDatabaseAsync database, StackExchange.Redis.RedisKey[] keys, StackExchange.Redis.RedisValue[] args)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(Sha1, keys, args).ConfigureAwait(false);
+        }
+        catch (StackExchange.Redis.RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase))
+        {
+            return await database.ScriptEvaluateAsync(Text, keys, args).ConfigureAwait(false);
+        }
+    }
 
     private static LockScript Load(string name)
     {

@@ -117,6 +117,14 @@ internal static class NodeConnector
             {
                 Log.GarnetNode(logger, node.Name, garnet);
             }
+            else
+            {
+                var persistence = await node.RunAsync(LockScript.Info, [], ["persistence"]).WaitAsync(timeout, time).ConfigureAwait(false);
+                if (persistence.ToString().Contains("aof_enabled:0", StringComparison.Ordinal))
+                {
+                    Log.NoPersistence(logger, node.Name);
+                }
+            }
 
             return identity;
         }

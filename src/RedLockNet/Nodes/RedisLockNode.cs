@@ -26,18 +26,8 @@ internal sealed class RedisLockNode : ILockNode
     public IConnectionMultiplexer Multiplexer => _multiplexer;
 
     /// <inheritdoc />
-    public async Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args)
-    {
-        try
-        {
-            return await _database.ScriptEvaluateAsync(script.Sha1, keys, args).ConfigureAwait(false);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase))
-        {
-            // first use on this server (or it restarted): EVAL sends the source and caches it there
-            return await _database.ScriptEvaluateAsync(script.Text, keys, args).ConfigureAwait(false);
-        }
-    }
+    public Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args) =>
+        script.EvaluateAsync(_database, keys, args);
 
     internal static string FormatEndPoint(EndPoint endpoint) => endpoint switch
     {

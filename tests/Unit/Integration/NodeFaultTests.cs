@@ -145,7 +145,7 @@ public sealed class NodeFaultTests
 
         await probe.EventuallyAsync(resource, v => v == holder.LockId);
         await holder.ReleaseAsync(Clusters.Bound());
-        await probe.AssertEmptyAsync();
+        await probe.AssertNoLocksAsync();
     }
 
     private static async Task<string?[]> ValuesOnLiveNodesAsync(NodeProbe probe, string resource, int deadPrefix)

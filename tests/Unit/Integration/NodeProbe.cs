@@ -65,8 +65,39 @@ public sealed class NodeProbe : IAsyncDisposable
         Assert.All(values, v => Assert.True(condition(v), $"value {v ?? "null"}"));
     }
 
-    /// <summary>Asserts that no node holds any key.</summary>
-    public async Task AssertEmptyAsync() => Assert.All(await KeyCountsAsync(), count => Assert.Equal(0, count));
+    /// <summary>Asserts that no node holds any key at all (waiting, bounded, for commands still in flight), naming what it finds.</summary>
+    public Task AssertNoKeysAsync() => AssertNoKeysAsync(_ => true);
+
+    /// <summary>Asserts that no node holds any lock key (fencing counters are kept on purpose, for their retention).</summary>
+    public Task AssertNoLocksAsync() => AssertNoKeysAsync(key => !key.EndsWith(":fence", StringComparison.Ordinal));
+
+    private async Task AssertNoKeysAsync(Func<string, bool> counts)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        List<string> found;
+        do
+        {
+            found = [];
+            foreach (var connection in _connections)
+            {
+                await foreach (var key in connection.GetServer(connection.GetEndPoints()[0]).KeysAsync(pattern: "*"))
+                {
+                    if (counts((string)key!))
+                    {
+                        found.Add((string)key!);
+                    }
+                }
+            }
+
+            if (found.Count > 0)
+            {
+                await Task.Delay(20);
+            }
+        }
+        while (found.Count > 0 && DateTime.UtcNow < deadline);
+
+        Assert.Empty(found);
+    }
 
     public async ValueTask DisposeAsync()
     {

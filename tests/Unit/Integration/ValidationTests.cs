@@ -23,7 +23,7 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
         var tryAcquire = await Assert.ThrowsAnyAsync<ArgumentException>(() => Locks.TryAcquireAsync(resource!, Clusters.Bound()));
         Assert.Equal(param, acquire.ParamName);
         Assert.Equal(param, tryAcquire.ParamName);
-        await Probe.AssertEmptyAsync();
+        await Probe.AssertNoLocksAsync();
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
             Locks.AcquireAsync("expiry", new LockRequest { Expiry = TimeSpan.FromMilliseconds(milliseconds) }, Clusters.Bound()));
         Assert.Equal("request.Expiry", ex.ParamName);
         Assert.Contains(rule, ex.Message);
-        await Probe.AssertEmptyAsync();
+        await Probe.AssertNoLocksAsync();
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
             locks.AcquireAsync("drift", new LockRequest { Expiry = TimeSpan.FromMilliseconds(900) }, Clusters.Bound()));
         Assert.Equal("request.Expiry", ex.ParamName);
         Assert.Contains("drift allowance", ex.Message);
-        await Probe.AssertEmptyAsync();
+        await Probe.AssertNoLocksAsync();
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
     public async Task An_already_cancelled_token_sends_nothing()
     {
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Locks.AcquireAsync("cancelled", new CancellationToken(true)));
-        await Probe.AssertEmptyAsync();
+        await Probe.AssertNoLocksAsync();
     }
 
     [Fact]

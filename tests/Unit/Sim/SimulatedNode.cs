@@ -22,6 +22,9 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// <summary>How many extend scripts reached this node (one per batch, however many locks it carried).</summary>
     public int ExtendCalls { get; private set; }
 
+    /// <summary>How many second-round fencing raises reached this node.</summary>
+    public int RaiseCalls { get; private set; }
+
     /// <summary>How many locks those extend scripts carried in all.</summary>
     public int ExtendedLocks { get; private set; }
 
@@ -51,6 +54,18 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
                 }
 
                 return Task.FromResult(RedisResult.Create(results));
+            }
+
+            if (script.Name == "acquire_fenced")
+            {
+                var (granted, fence) = AcquireFenced((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (long)args[1], (long)args[3]);
+                return Task.FromResult(RedisResult.Create([RedisResult.Create(granted), RedisResult.Create(fence)]));
+            }
+
+            if (script.Name == "fence_raise")
+            {
+                RaiseCalls++;
+                return Task.FromResult(RedisResult.Create(Raise((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (long)args[1])));
             }
 
             return Task.FromResult(RedisResult.Create(Run(script, keys, args)));
@@ -106,6 +121,50 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
 
         return 0;
+    }
+
+    /// <summary>This node's fencing counter for a fence key (0 when absent).</summary>
+    public long Fence(string fenceKey)
+    {
+        lock (_data)
+        {
+            return long.TryParse(Get(fenceKey), out var value) ? value : 0;
+        }
+    }
+
+    private (long Granted, long Fence) AcquireFenced(string key, string fenceKey, string id, long ttlMs, long floor)
+    {
+        var current = Get(key);
+        if (current is not null && current != id)
+        {
+            return (0, 0);
+        }
+
+        var fence = long.TryParse(Get(fenceKey), out var stored) ? stored : 0;
+        if (current is null)
+        {
+            fence = Math.Max(fence + 1, floor);
+            _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
+        }
+
+        _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+        return (1, fence);
+    }
+
+    private long Raise(string key, string fenceKey, string id, long token)
+    {
+        if (Get(key) != id)
+        {
+            return 0;
+        }
+
+        var fence = long.TryParse(Get(fenceKey), out var stored) ? stored : 0;
+        if (fence < token)
+        {
+            _data[fenceKey] = (token.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
+        }
+
+        return 1;
     }
 
     private long Extend(string key, string id, long ttlMs)

@@ -1,0 +1,153 @@
+using System.Diagnostics.Metrics;
+using RedLockNet.Diagnostics;
+using RedLockNet.TestRig;
+using StackExchange.Redis;
+
+namespace RedLockNet.Tests.Unit.Integration;
+
+/// <summary>Fencing tokens on real server processes, and the fenced write helper on a separate "resource" node.</summary>
+public sealed class FencingTests
+{
+    [Fact]
+    public async Task A_paused_holders_stale_write_is_refused_after_the_lock_passed_on()
+    {
+        // nodes 0-2 hold the locks; node 3 is the protected resource
+        await using var cluster = await TestNodeCluster.StartAsync(4, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints.Take(3)), Clusters.Bound());
+        await using var store = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[3]);
+        var data = store.GetDatabase();
+
+        var paused = await locks.AcquireAsync("invoice:42", new LockRequest { Expiry = TimeSpan.FromMilliseconds(300), AutoRenew = false }, Clusters.Bound());
+        Assert.True(await data.FencedSetAsync("invoice:42", "draft by first holder", paused.FencingToken));
+
+        // the first holder stalls (a long GC pause) past its expiry; the lock passes on
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        await using var next = await locks.AcquireAsync("invoice:42", Clusters.Bound());
+        Assert.True(next.FencingToken > paused.FencingToken);
+        Assert.True(await data.FencedSetAsync("invoice:42", "final by second holder", next.FencingToken));
+
+        // the first holder wakes up and writes with its stale token: refused
+        Assert.False(await data.FencedSetAsync("invoice:42", "stale overwrite", paused.FencingToken));
+        Assert.True(await data.FencedSetAsync("invoice:42", "second write by second holder", next.FencingToken)); // same token: fine
+        var stored = await data.FencedGetAsync("invoice:42");
+        Assert.Equal("second write by second holder", stored!.Value.Value);
+        Assert.Equal(next.FencingToken, stored.Value.FencingToken);
+    }
+
+    [Fact]
+    public async Task Tokens_strictly_increase_in_the_order_holders_hold_the_lock_under_contention()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        var factories = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints), Clusters.Bound())));
+        var rounds = new int[3];
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RedLockTelemetry.Name && instrument.Name == "redlock.fencing.settlements")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "rounds")
+                {
+                    Interlocked.Increment(ref rounds[(int)tag.Value!]);
+                }
+            }
+        });
+        listener.Start();
+
+        var seen = new List<long>();
+        try
+        {
+            var request = new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(60) };
+            await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>
+            {
+                await using var handle = await factories[i % factories.Length].AcquireAsync("fenced-counter", request, Clusters.Bound(90));
+                lock (seen)
+                {
+                    seen.Add(handle.FencingToken); // recorded while holding: the order of holding
+                }
+
+                await Task.Yield();
+            }));
+        }
+        finally
+        {
+            foreach (var factory in factories)
+            {
+                await factory.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(80, seen.Count);
+        for (var i = 1; i < seen.Count; i++)
+        {
+            Assert.True(seen[i] > seen[i - 1], $"holder {i} got {seen[i]} after {seen[i - 1]}");
+        }
+
+        // the meter is process-wide: tests running beside this one add to these counts
+        TestContext.Current.TestOutputHelper?.WriteLine($"fencing settlements while 80 contended acquisitions ran: {rounds[1]} in one round, {rounds[2]} needed the second");
+        Assert.True(rounds[1] + rounds[2] >= 80, "every handed-out token is settled, and counted");
+    }
+
+    [Fact]
+    public async Task Tokens_keep_rising_when_a_node_restarts_empty()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints), Clusters.Bound());
+        var last = 0L;
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await using var handle = await locks.AcquireAsync("restarts", new LockRequest { WaitTimeout = TimeSpan.FromSeconds(15) }, Clusters.Bound());
+                Assert.True(handle.FencingToken > last, $"round {round}: {handle.FencingToken} after {last}");
+                last = handle.FencingToken;
+            }
+
+            // the node forgets its counters; the clock floor keeps new tokens above the old ones
+            await cluster.Nodes[round].RestartAsync(Clusters.Bound());
+        }
+    }
+
+    [Fact]
+    public async Task With_fencing_off_tokens_are_zero_and_no_counter_is_kept()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints, o => o.Fencing = false), Clusters.Bound());
+        await using var probe = await NodeProbe.ConnectAsync(cluster.Endpoints);
+        var handle = await locks.AcquireAsync("unfenced", Clusters.Bound());
+        Assert.Equal(0, handle.FencingToken);
+        await handle.ReleaseAsync(Clusters.Bound());
+        await probe.AssertNoKeysAsync();
+    }
+
+    [Fact]
+    public async Task The_counter_lives_beside_the_lock_key_in_the_same_hash_slot_and_expires_after_its_retention()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints, o => o.FenceRetention = TimeSpan.FromSeconds(1)), Clusters.Bound());
+        await using var store = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[0]);
+        var handle = await locks.AcquireAsync("slot", Clusters.Bound());
+        await handle.ReleaseAsync(Clusters.Bound());
+
+        var counter = await store.GetDatabase().StringGetAsync("redlock:{slot}:fence");
+        Assert.Equal(handle.FencingToken, (long)counter);
+        Assert.InRange((await store.GetDatabase().KeyTimeToLiveAsync("redlock:{slot}:fence"))!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
+        Assert.Equal(store.GetHashSlot("redlock:{slot}"), store.GetHashSlot("redlock:{slot}:fence"));
+    }
+
+    [Fact]
+    public async Task Fenced_writes_refuse_bad_arguments()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(1, cancellationToken: Clusters.Bound());
+        await using var store = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[0]);
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.GetDatabase().FencedSetAsync("k", "v", 0));
+        Assert.Equal("fencingToken", ex.ParamName);
+        Assert.Null(await store.GetDatabase().FencedGetAsync("k"));
+    }
+}
