@@ -142,6 +142,17 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
     }
 
     [Fact]
+    public async Task Connecting_warns_about_nodes_that_can_forget_locks()
+    {
+        var log = new TestLoggerFactory();
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints, o => o.LoggerFactory = log), Clusters.Bound());
+
+        // the rig runs redis-server without AOF, and Garnet without --aof: both must be called out, once per node
+        var expected = Nodes.Cluster.Backend == NodeBackend.Garnet ? "--lua-transaction-mode" : "runs without AOF";
+        Assert.Equal(3, log.Lines.Count(line => line.Contains(expected, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Passwords_never_reach_exceptions_or_logs_and_lock_ids_are_logged_as_a_prefix_only()
     {
         var log = new TestLoggerFactory();
