@@ -90,7 +90,7 @@ internal sealed class Redlock
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await AbandonAsync(key, lockId, calls, refused).ConfigureAwait(false);
+            Abandon(key, lockId, calls, refused);
             throw;
         }
 
@@ -135,7 +135,7 @@ internal sealed class Redlock
             detail = $"the majority answered after {NodeConnector.Describe(elapsed)}, leaving {NodeConnector.Describe(validity.After(elapsed))} of validity, less than the minimum {NodeConnector.Describe(validity.Minimum)}";
         }
 
-        await AbandonAsync(key, lockId, calls, refused).ConfigureAwait(false);
+        Abandon(key, lockId, calls, refused);
         RedLockTelemetry.RecordAttempt(outcome);
         Log.AttemptFailed(_logger, resource, outcome, elapsed.TotalMilliseconds, quorum.Granted, quorum.Denied, quorum.Failed);
         return new AcquireAttempt(outcome, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], detail, null);
@@ -167,10 +167,11 @@ internal sealed class Redlock
     }
 
     /// <summary>
-    /// Gives up an attempt: releases now on every node that did not refuse it, and again on any node whose
-    /// acquire call was still in flight and turns out to have granted.
+    /// Gives up an attempt: sends a release to every node that did not refuse it, and again to any node whose
+    /// acquire call was still in flight and turns out to have granted. The caller does not wait for the releases:
+    /// each is queued behind the acquire on the same connection, so it runs after it whenever that does.
     /// </summary>
-    private async Task AbandonAsync(RedisKey key, string lockId, Task<RedisResult>[] calls, bool[] refused)
+    private void Abandon(RedisKey key, string lockId, Task<RedisResult>[] calls, bool[] refused)
     {
         for (var i = 0; i < calls.Length; i++)
         {
@@ -185,7 +186,7 @@ internal sealed class Redlock
             }
         }
 
-        await ReleaseAsync(key, lockId, refused).ConfigureAwait(false);
+        NodeCall.Observe(ReleaseAsync(key, lockId, refused));
     }
 
     private void ReleaseLateGrant(Task<RedisResult> call, ILockNode node, RedisKey key, string lockId)
