@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using RedLockNet.TestRig;
 
 namespace RedLockNet.Tests.Unit.Integration;
@@ -139,6 +140,51 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
         });
         var ex = await Assert.ThrowsAnyAsync<ArgumentException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
         Assert.Equal($"options.{option}", ex.ParamName);
+    }
+
+    [Fact]
+    public async Task Caller_owned_multiplexers_work_and_are_never_disposed_by_the_factory()
+    {
+        var multiplexers = await Task.WhenAll(Nodes.Endpoints.Select(e => ConnectionMultiplexer.ConnectAsync(e)));
+        try
+        {
+            await using (var locks = await RedLockFactory.CreateAsync(multiplexers, cancellationToken: Clusters.Bound()))
+            {
+                Assert.Equal(3, locks.NodeCount);
+                Assert.Equal(Nodes.Endpoints, locks.NodeNames);
+                await using var handle = await locks.AcquireAsync(Clusters.UniqueResource("owned"), Clusters.Bound());
+                await Probe.EventuallyAsync(handle.Resource, v => v == handle.LockId);
+            }
+
+            Assert.All(multiplexers, m => Assert.True(m.IsConnected));
+            await multiplexers[0].GetDatabase().PingAsync();
+        }
+        finally
+        {
+            foreach (var multiplexer in multiplexers)
+            {
+                await multiplexer.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_same_multiplexer_twice_or_none_at_all_is_refused()
+    {
+        await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(Nodes.Endpoints[0]);
+        var twice = await Assert.ThrowsAsync<ArgumentException>(() => RedLockFactory.CreateAsync([multiplexer, multiplexer], cancellationToken: Clusters.Bound()));
+        Assert.Equal("multiplexers", twice.ParamName);
+        var none = await Assert.ThrowsAsync<ArgumentException>(() => RedLockFactory.CreateAsync([], cancellationToken: Clusters.Bound()));
+        Assert.Equal("multiplexers", none.ParamName);
+    }
+
+    [Fact]
+    public async Task An_even_node_count_is_accepted_with_a_warning()
+    {
+        var log = new TestLoggerFactory();
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints.Take(2), o => o.LoggerFactory = log), Clusters.Bound());
+        Assert.Equal(2, locks.Majority);
+        Assert.Contains(log.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains("even count", StringComparison.Ordinal));
     }
 
     [Fact]
