@@ -113,6 +113,9 @@ internal sealed class RedLockHandle : ILockHandle
 
         _leases.Release(_lease);
 
+        // a node whose grant has not arrived yet gets its key removed when it does
+        _redlock.ReleaseLateGrants(_lease.Key, LockId, _lease.PendingGrants);
+
         // once sent, the release goes on even if the caller stops waiting for it
         var (confirmed, failures) = await _redlock.ReleaseAsync(_lease.Key, LockId).WaitAsync(cancellationToken).ConfigureAwait(false);
         var nodes = _redlock.Nodes;

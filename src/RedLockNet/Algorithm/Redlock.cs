@@ -121,7 +121,7 @@ internal sealed class Redlock
             {
                 // validity runs from before the first send, less the drift allowance
                 var validUntil = start + ToTimestampTicks(ttl - validity.Drift);
-                var grant = new LockGrant(resource, key, lockId, ttl, start, validUntil, token, decidedAt);
+                var grant = new LockGrant(resource, key, lockId, ttl, start, validUntil, token, decidedAt) { Calls = calls };
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
@@ -173,7 +173,18 @@ internal sealed class Redlock
     /// </summary>
     private void Abandon(RedisKey key, string lockId, Task<RedisResult>[] calls, bool[] refused)
     {
-        for (var i = 0; i < calls.Length; i++)
+        ReleaseLateGrants(key, lockId, calls);
+        NodeCall.Observe(ReleaseAsync(key, lockId, refused));
+    }
+
+    /// <summary>
+    /// For acquire calls still in flight: release on that node if the call turns out to have granted. Needed even
+    /// though a release is queued behind the acquire: a first use of a script on a node goes EVALSHA, NOSCRIPT, then
+    /// EVAL, and that retry can land after a release sent later.
+    /// </summary>
+    public void ReleaseLateGrants(RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>> calls)
+    {
+        for (var i = 0; i < calls.Count; i++)
         {
             if (!calls[i].IsCompleted)
             {
@@ -185,8 +196,6 @@ internal sealed class Redlock
                     TaskScheduler.Default);
             }
         }
-
-        NodeCall.Observe(ReleaseAsync(key, lockId, refused));
     }
 
     private void ReleaseLateGrant(Task<RedisResult> call, ILockNode node, RedisKey key, string lockId)

@@ -63,6 +63,9 @@ internal sealed class Lease
     /// <summary>Monotonic timestamp at which the lock was handed out (for diagnostics and tests).</summary>
     public long GrantedAt { get; init; }
 
+    /// <summary>The acquire calls, some of which may still have been in flight when the lock was handed out.</summary>
+    public IReadOnlyList<Task<RedisResult>> PendingGrants { get; init; } = [];
+
     public RedisKey Key { get; }
 
     public string LockId { get; }

@@ -28,6 +28,7 @@ internal sealed class LockLeases : IAsyncDisposable
             autoRenew, cap, validity.SafetyMargin, _options, OnLost)
         {
             GrantedAt = grant.DecidedAt,
+            PendingGrants = grant.Calls,
         };
         var handle = new RedLockHandle(_redlock, this, lease, grant.FencingToken);
         lease.Owner = new WeakReference<RedLockHandle>(handle);

@@ -69,6 +69,21 @@ internal sealed class NetworkScheduler
         }
     }
 
+    /// <summary>Takes the first call in flight that matches, or null.</summary>
+    public NetworkCall? TakeWhere(Func<NetworkCall, bool> match)
+    {
+        lock (_inFlight)
+        {
+            var call = _inFlight.FirstOrDefault(match);
+            if (call is not null)
+            {
+                _inFlight.Remove(call);
+            }
+
+            return call;
+        }
+    }
+
     private static readonly Func<string, Exception> Lost = name =>
         new RedisConnectionException(ConnectionFailureType.SocketFailure, CommandFlags.None, $"{name}: reply lost", null, CommandStatus.Sent);
 
