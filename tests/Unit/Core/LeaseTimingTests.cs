@@ -141,6 +141,16 @@ public class LeaseTimingTests
     }
 
     [Fact]
+    public async Task Manual_extend_refuses_a_bad_expiry_and_sends_nothing()
+    {
+        await using var sim = new SimulatedCluster(3);
+        await using var handle = await sim.Factory.AcquireAsync("extend-bad", Ttl, TestContext.Current.CancellationToken);
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => handle.ExtendAsync(TimeSpan.FromMilliseconds(5), TestContext.Current.CancellationToken));
+        Assert.Equal("expiry", ex.ParamName);
+        Assert.Equal(0, sim.ExtendCalls);
+    }
+
+    [Fact]
     public async Task Manual_extend_refused_by_a_majority_returns_false_and_loses_the_lock()
     {
         await using var sim = new SimulatedCluster(3);

@@ -60,6 +60,26 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
     }
 
     [Fact]
+    public async Task A_safety_margin_above_the_minimum_validity_is_refused_for_that_expiry()
+    {
+        await using var locks = await RedLockFactory.ConnectAsync(
+            Clusters.Options(Nodes.Endpoints, o => o.LostTokenSafetyMargin = TimeSpan.FromSeconds(2)), Clusters.Bound()); // fine for 30 s (minimum 3 s)
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            locks.AcquireAsync("margin", new LockRequest { Expiry = TimeSpan.FromSeconds(10) }, Clusters.Bound())); // minimum 1 s
+        Assert.Equal("request.Expiry", ex.ParamName);
+        Assert.Contains("safety margin", ex.Message);
+        await Probe.AssertNoLocksAsync();
+    }
+
+    [Fact]
+    public async Task A_hold_time_cap_below_10_ms_is_refused()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            Locks.AcquireAsync("cap", new LockRequest { MaxHoldTime = TimeSpan.FromMilliseconds(5) }, Clusters.Bound()));
+        Assert.Equal("request.MaxHoldTime", ex.ParamName);
+    }
+
+    [Fact]
     public async Task A_negative_wait_is_refused()
     {
         var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
@@ -125,6 +145,10 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
     [InlineData("MaxRetryDelay")]
     [InlineData("DefaultExpiry")]
     [InlineData("KeyPrefix")]
+    [InlineData("RenewalBatchSize")]
+    [InlineData("FenceRetention")]
+    [InlineData("MaxHoldTime")]
+    [InlineData("LostTokenSafetyMargin")]
     public async Task Bad_options_name_the_option(string option)
     {
         var options = Clusters.Options(Nodes.Endpoints, o =>
@@ -135,6 +159,10 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
                 case "NodeTimeout": o.NodeTimeout = TimeSpan.Zero; break;
                 case "MaxRetryDelay": o.MaxRetryDelay = TimeSpan.FromTicks(1); break;
                 case "DefaultExpiry": o.DefaultExpiry = TimeSpan.FromMilliseconds(1); break;
+                case "RenewalBatchSize": o.RenewalBatchSize = 0; break;
+                case "FenceRetention": o.FenceRetention = TimeSpan.Zero; break;
+                case "MaxHoldTime": o.MaxHoldTime = TimeSpan.FromMilliseconds(1); break;
+                case "LostTokenSafetyMargin": o.LostTokenSafetyMargin = TimeSpan.FromSeconds(-1); break;
                 default: o.KeyPrefix = null!; break;
             }
         });
