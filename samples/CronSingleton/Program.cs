@@ -80,8 +80,11 @@ namespace CronSingleton
                     await Task.Delay(tick - now, stop);
                     ledger.Due(tick);
                     // the tick's lock is not released after the job: it expires on its own, so a replica that
-                    // wakes late for this tick finds it taken and cannot run the tick a second time
-                    var handle = await locks.TryAcquireAsync($"cron:report:{tick:yyyyMMddTHHmmss}", new LockRequest { Expiry = period * 5 }, stop);
+                    // wakes late for this tick finds it taken and cannot run the tick a second time. Racing replicas
+                    // can split the votes so that nobody wins; they retry (jittered) for a quarter of the period.
+                    ledger.Attempted(tick);
+                    var handle = await locks.TryAcquireAsync(
+                        $"cron:report:{tick:yyyyMMddTHHmmss}", new LockRequest { Expiry = period * 5, WaitTimeout = period / 4 }, stop);
                     if (handle is null)
                     {
                         continue;
@@ -110,6 +113,7 @@ namespace CronSingleton
         private readonly ConcurrentDictionary<DateTimeOffset, byte> _due = new();
         private readonly ConcurrentDictionary<DateTimeOffset, ConcurrentQueue<string>> _runs = new();
         private readonly ConcurrentDictionary<DateTimeOffset, byte> _unavailable = new();
+        private readonly ConcurrentDictionary<DateTimeOffset, byte> _attempted = new();
 
         public string? LastRunner { get; private set; }
 
@@ -122,6 +126,8 @@ namespace CronSingleton
         }
 
         public void Unavailable(DateTimeOffset tick) => _unavailable.TryAdd(tick, 0);
+
+        public void Attempted(DateTimeOffset tick) => _attempted.TryAdd(tick, 0);
 
         public void PrintSummary(TimeSpan period)
         {
@@ -141,7 +147,9 @@ namespace CronSingleton
             Console.WriteLine($"  ticks missed: {missed.Count}");
             foreach (var tick in missed)
             {
-                var why = _unavailable.ContainsKey(tick) ? "no majority of nodes answered" : "no replica was running";
+                var why = _unavailable.ContainsKey(tick) ? "no majority of nodes answered"
+                    : _attempted.ContainsKey(tick) ? "the racing replicas split the votes until the retry window closed"
+                    : "no replica was running";
                 Console.WriteLine($"    {tick.ToLocalTime():HH:mm:ss}: {why}");
             }
         }
