@@ -11,11 +11,10 @@ namespace RedLockNet.Benchmarks;
 /// RedLock.net 2.3.2 and DistributedLock.Redis 1.1.1 (Redlock mode: one database per node). Expiry 30 s for all.
 /// </summary>
 [MemoryDiagnoser]
-public class AcquireReleaseBenchmarks
+public class AcquireReleaseBenchmarks : NodeBenchmark
 {
     private const string Resource = "bench-acquire-release";
 
-    private BenchmarkNodes? nodes;
     private RedLockFactory? redLockNet;
     private RedLockFactory? redLockNetUnfenced;
     private BaselineFactory? redLockDotNet;
@@ -25,22 +24,11 @@ public class AcquireReleaseBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        nodes = await BenchmarkNodes.StartAsync();
+        var nodes = await StartNodesAsync();
         redLockNet = await nodes.ConnectRedLockNetAsync();
         redLockNetUnfenced = await nodes.ConnectRedLockNetAsync(fencing: false);
         redLockDotNet = await nodes.ConnectRedLockDotNetAsync();
         distributedLock = new RedisDistributedLock(Resource, await nodes.ConnectDistributedLockAsync(), o => o.Expiry(BenchmarkNodes.Expiry));
-    }
-
-    /// <summary>Closes the clients and kills the nodes.</summary>
-    [GlobalCleanup]
-    public async Task CleanupAsync()
-    {
-        if (nodes is not null)
-        {
-            await nodes.DisposeAsync();
-            nodes = null;
-        }
     }
 
     /// <summary>RedLockNet: <c>AcquireAsync</c>, then <c>ReleaseAsync</c>.</summary>

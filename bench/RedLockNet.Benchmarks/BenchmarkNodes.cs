@@ -15,7 +15,7 @@ namespace RedLockNet.Benchmarks;
 /// clients of each implementation. Every client gets its own connections, one multiplexer per node.
 /// Disposing closes every client, then kills the nodes.
 /// </summary>
-internal sealed class BenchmarkNodes : IAsyncDisposable
+public sealed class BenchmarkNodes : IAsyncDisposable
 {
     /// <summary>The node count of every benchmark.</summary>
     public const int NodeCount = 3;

@@ -11,11 +11,10 @@ namespace RedLockNet.Benchmarks;
 /// the whole run, on 3 local redis-server nodes. Each measured try throws if it acquires, so only failures are timed.
 /// </summary>
 [MemoryDiagnoser]
-public class ContendedTryAcquireBenchmarks
+public class ContendedTryAcquireBenchmarks : NodeBenchmark
 {
     private const string Resource = "bench-contended";
 
-    private BenchmarkNodes? nodes;
     private RedLockFactory? redLockNet;
     private BaselineFactory? redLockDotNetOneAttempt;
     private BaselineFactory? redLockDotNetDefault;
@@ -25,7 +24,7 @@ public class ContendedTryAcquireBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        nodes = await BenchmarkNodes.StartAsync();
+        var nodes = await StartNodesAsync();
 
         // the holders: their locks outlive the run and are released on cleanup, before the nodes are killed
         var redLockNetHolder = await nodes.ConnectRedLockNetAsync();
@@ -51,17 +50,6 @@ public class ContendedTryAcquireBenchmarks
         redLockDotNetOneAttempt = await nodes.ConnectRedLockDotNetAsync(retryCount: 1);
         redLockDotNetDefault = await nodes.ConnectRedLockDotNetAsync();
         distributedLock = new RedisDistributedLock(Resource, await nodes.ConnectDistributedLockAsync(), o => o.Expiry(BenchmarkNodes.Expiry));
-    }
-
-    /// <summary>Releases the held locks, closes the clients and kills the nodes.</summary>
-    [GlobalCleanup]
-    public async Task CleanupAsync()
-    {
-        if (nodes is not null)
-        {
-            await nodes.DisposeAsync();
-            nodes = null;
-        }
     }
 
     /// <summary>RedLockNet: <c>TryAcquireAsync</c> (one attempt) returns <see langword="null"/>.</summary>

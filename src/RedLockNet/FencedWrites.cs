@@ -1,3 +1,4 @@
+using RedLockNet.Algorithm;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
@@ -24,7 +25,7 @@ public static class FencedWrites
             throw new ArgumentOutOfRangeException(nameof(expiry), expiry, "The expiry must be positive.");
         }
 
-        var ttlMs = expiry is { } e ? (long)Math.Ceiling(e.TotalMilliseconds) : 0;
+        var ttlMs = expiry is { } e ? TimeUnits.ToRedisMilliseconds(e) : 0;
         var result = await LockScript.FencedSet.EvaluateAsync(database, [key], [value, fencingToken, ttlMs]).ConfigureAwait(false);
         return (long)result == 1;
     }

@@ -19,8 +19,8 @@ internal enum ExtendOutcome
     Uncertain,
 }
 
-/// <summary>The verdict for one item: outcome, and how long after the first send it was decided.</summary>
-internal readonly record struct ExtendVerdict(ExtendOutcome Outcome, TimeSpan Elapsed, int Extended, int Refused, int Failed);
+/// <summary>The verdict for one item: outcome, and the votes it was decided on.</summary>
+internal readonly record struct ExtendVerdict(ExtendOutcome Outcome, int Extended, int Refused, int Failed);
 
 /// <summary>
 /// Extension over the node set: one script call per node carries a whole batch; each item gets its own
@@ -52,7 +52,7 @@ internal sealed class Extension
         {
             keys[i] = items[i].Key;
             args[2 * i] = items[i].LockId;
-            args[(2 * i) + 1] = (long)Math.Ceiling(items[i].Ttl.TotalMilliseconds);
+            args[(2 * i) + 1] = TimeUnits.ToRedisMilliseconds(items[i].Ttl);
         }
 
         var start = time.GetTimestamp();
@@ -107,7 +107,7 @@ internal sealed class Extension
                 {
                     decided[i] = true;
                     undecided--;
-                    verdicts[i] = new ExtendVerdict(verdict, time.GetElapsedTime(start), extended[i], refused[i], failed);
+                    verdicts[i] = new ExtendVerdict(verdict, extended[i], refused[i], failed);
                 }
             }
 

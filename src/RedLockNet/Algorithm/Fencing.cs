@@ -17,8 +17,8 @@ internal static class Fencing
     public static RedisValue[] AcquireArgs(string lockId, TimeSpan ttl, RedLockOptions options) =>
     [
         lockId,
-        (long)Math.Ceiling(ttl.TotalMilliseconds),
-        (long)Math.Ceiling(options.FenceRetention.TotalMilliseconds),
+        TimeUnits.ToRedisMilliseconds(ttl),
+        TimeUnits.ToRedisMilliseconds(options.FenceRetention),
         options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() * 1000,
     ];
 
@@ -71,7 +71,7 @@ internal static class Fencing
         }
 
         RedisKey[] keys = [key, fenceKey];
-        RedisValue[] args = [lockId, token, (long)Math.Ceiling(options.FenceRetention.TotalMilliseconds)];
+        RedisValue[] args = [lockId, token, TimeUnits.ToRedisMilliseconds(options.FenceRetention)];
         var raises = new List<Task<NodeReply>>();
         for (var i = 0; i < fences.Length; i++)
         {

@@ -12,11 +12,15 @@ internal readonly record struct LockValidity(TimeSpan Ttl, TimeSpan Drift, TimeS
 
     public static LockValidity For(TimeSpan ttl, RedLockOptions options)
     {
-        var drift = TimeSpan.FromTicks((long)(ttl.Ticks * options.DriftFactor)) + options.DriftConstant;
+        var drift = DriftFor(ttl, options);
         var minimum = options.MinValidity ?? TimeSpan.FromTicks(ttl.Ticks / 10);
         var margin = options.LostTokenSafetyMargin ?? Min(TimeSpan.FromTicks(ttl.Ticks / 20), minimum / 2);
         return new LockValidity(ttl, drift, minimum, margin);
     }
+
+    /// <summary>The clock-drift allowance for <paramref name="ttl"/>: <c>ttl x DriftFactor + DriftConstant</c>.</summary>
+    public static TimeSpan DriftFor(TimeSpan ttl, RedLockOptions options) =>
+        TimeSpan.FromTicks((long)(ttl.Ticks * options.DriftFactor)) + options.DriftConstant;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 

@@ -42,7 +42,7 @@ internal sealed class Redlock
         var fencing = _options.Fencing;
         var fenceKey = LockKeys.FenceFor(key);
         RedisKey[] keys = fencing ? [key, fenceKey] : [key];
-        RedisValue[] args = fencing ? Fencing.AcquireArgs(lockId, ttl, _options) : [lockId, (long)Math.Ceiling(ttl.TotalMilliseconds)];
+        RedisValue[] args = fencing ? Fencing.AcquireArgs(lockId, ttl, _options) : [lockId, TimeUnits.ToRedisMilliseconds(ttl)];
         var script = fencing ? LockScript.AcquireFenced : LockScript.Acquire;
         var timeout = validity.Budget < _options.NodeTimeout ? validity.Budget : _options.NodeTimeout;
         var count = Nodes.Count;
@@ -120,7 +120,7 @@ internal sealed class Redlock
             if (validity.IsEnoughAfter(elapsed))
             {
                 // validity runs from before the first send, less the drift allowance
-                var validUntil = start + ToTimestampTicks(ttl - validity.Drift);
+                var validUntil = start + Time.ToTimestampTicks(ttl - validity.Drift);
                 var grant = new LockGrant(resource, key, lockId, ttl, start, validUntil, token, decidedAt) { Calls = calls };
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (_logger.IsEnabled(LogLevel.Debug))
@@ -213,6 +213,4 @@ internal sealed class Redlock
 
         NodeCall.Observe(NodeCall.Start(node, LockScript.Release, [key], [lockId]));
     }
-
-    private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * Time.TimestampFrequency);
 }

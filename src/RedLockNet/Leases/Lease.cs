@@ -15,8 +15,7 @@ internal sealed class Lease
     private readonly CancellationTokenSource _lost = new();
     private readonly ITimer _deadline;
     private readonly TimeProvider _time;
-    private readonly double _driftFactor;
-    private readonly TimeSpan _driftConstant;
+    private readonly RedLockOptions _options;
     private readonly long _holdCap;
     private readonly Action<Lease, LockLostReason> _onLost;
     private long _validUntil;
@@ -35,11 +34,10 @@ internal sealed class Lease
         AutoRenew = autoRenew;
         SafetyMargin = safetyMargin;
         _time = options.TimeProvider;
-        _driftFactor = options.DriftFactor;
-        _driftConstant = options.DriftConstant;
+        _options = options;
         _onLost = onLost;
         _validUntil = validUntil;
-        _holdCap = maxHoldTime is { } cap ? acquiredAt + Ticks(cap) : long.MaxValue;
+        _holdCap = maxHoldTime is { } cap ? acquiredAt + _time.ToTimestampTicks(cap) : long.MaxValue;
         _deadline = _time.CreateTimer(static state => ((Lease)state!).OnDeadline(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -161,8 +159,7 @@ internal sealed class Lease
     /// <returns>The outcome as it applies to this lease: an extension of a lease that is no longer active changes nothing.</returns>
     public ExtendOutcome Apply(ExtendVerdict verdict, long start, TimeSpan ttl)
     {
-        var drift = TimeSpan.FromTicks((long)(ttl.Ticks * _driftFactor)) + _driftConstant;
-        var newDeadline = start + Ticks(ttl - drift);
+        var newDeadline = start + _time.ToTimestampTicks(ttl - LockValidity.DriftFor(ttl, _options));
         bool lost;
         lock (_gate)
         {
@@ -178,7 +175,7 @@ internal sealed class Lease
                     // earlier deadline no longer binds, a shorter ttl shortens it
                     _validUntil = newDeadline;
                     _status = LockStatus.Held;
-                    _capBinds |= _holdCap != long.MaxValue && start + Ticks(ttl) >= _holdCap; // clamped to the cap
+                    _capBinds |= _holdCap != long.MaxValue && start + _time.ToTimestampTicks(ttl) >= _holdCap; // clamped to the cap
                     lost = !ArmDeadline();
                     break;
                 case ExtendOutcome.Refused:
@@ -227,7 +224,7 @@ internal sealed class Lease
     /// </summary>
     private bool ArmDeadline()
     {
-        var fireAt = _validUntil - Ticks(SafetyMargin);
+        var fireAt = _validUntil - _time.ToTimestampTicks(SafetyMargin);
         if (_holdCap < fireAt)
         {
             fireAt = _holdCap;
@@ -274,6 +271,4 @@ internal sealed class Lease
         _ = _lost.CancelAsync();
         _onLost(this, LostReason ?? LockLostReason.RenewalTimedOut);
     }
-
-    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 }

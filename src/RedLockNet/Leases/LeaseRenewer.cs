@@ -46,7 +46,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
     /// <summary>Starts renewing <paramref name="lease"/> about a third of its ttl from now.</summary>
     public void Track(Lease lease)
     {
-        lease.RenewAt = _time.GetTimestamp() + Ticks(Cadence(lease.Ttl));
+        lease.RenewAt = _time.GetTimestamp() + _time.ToTimestampTicks(Cadence(lease.Ttl));
         Interlocked.Increment(ref _active);
         RedLockTelemetry.LeaseStarted();
         Enqueue(lease);
@@ -169,7 +169,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
 
                 var now = _time.GetTimestamp();
                 // renew a little early to join a batch: leases due within a tenth of their cadence go together
-                while (_queue.TryPeek(out var lease, out var at) && at <= now + Ticks(Cadence(lease.Ttl) / 10))
+                while (_queue.TryPeek(out var lease, out var at) && at <= now + _time.ToTimestampTicks(Cadence(lease.Ttl) / 10))
                 {
                     _queue.Dequeue();
                     if (!lease.IsActive)
@@ -305,7 +305,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
             return;
         }
 
-        lease.RenewAt = _time.GetTimestamp() + Ticks(after);
+        lease.RenewAt = _time.GetTimestamp() + _time.ToTimestampTicks(after);
         Enqueue(lease);
     }
 
@@ -315,6 +315,4 @@ internal sealed class LeaseRenewer : IAsyncDisposable
         var delay = ttl / 12;
         return delay < _options.NodeTimeout ? _options.NodeTimeout : delay;
     }
-
-    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 }
