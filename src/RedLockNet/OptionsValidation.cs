@@ -65,18 +65,18 @@ internal static class OptionsValidation
         }
     }
 
-    public static void ValidateResource(string resource)
+    public static void ValidateResource(string resource, string paramName = "resource")
     {
-        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(resource, paramName);
         if (string.IsNullOrWhiteSpace(resource))
         {
-            throw new ArgumentException("The resource name must not be empty or white space.", nameof(resource));
+            throw new ArgumentException("The resource name must not be empty or white space.", paramName);
         }
 
         if (resource.Length > LockKeys.MaxResourceLength)
         {
             throw new ArgumentException(
-                $"The resource name must be at most {LockKeys.MaxResourceLength} characters (it has {resource.Length}).", nameof(resource));
+                $"The resource name must be at most {LockKeys.MaxResourceLength} characters (it has {resource.Length}).", paramName);
         }
     }
 

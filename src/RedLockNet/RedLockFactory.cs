@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using RedLockNet.Algorithm;
+using RedLockNet.Coordination;
 using RedLockNet.Diagnostics;
 using RedLockNet.Leases;
 using RedLockNet.Nodes;
@@ -29,6 +30,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         _redlock = new Redlock(nodes, options, logger);
         _leases = new LockLeases(_redlock, options);
         _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
+        Records = new QuorumRecords(_redlock);
         if (nodes.Count % 2 == 0)
         {
             Log.EvenNodeCount(logger, nodes.Count);
@@ -158,6 +160,12 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
             await _redlock.Nodes.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>Records kept next to locks (leader records, tick claims), for the coordination layer.</summary>
+    internal QuorumRecords Records { get; }
+
+    /// <summary>The validated options snapshot this factory runs with.</summary>
+    internal RedLockOptions Options => _options;
 
     /// <summary>The renewer, for tests that check it stops when no lease is left.</summary>
     internal LeaseRenewer Renewer => _leases.Renewer;

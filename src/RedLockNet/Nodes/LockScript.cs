@@ -24,6 +24,15 @@ internal sealed class LockScript
     /// <summary>Compare-then-pexpire of one or many locks; never re-creates an expired key.</summary>
     public static readonly LockScript Extend = Load("extend");
 
+    /// <summary>Writes a record next to a lock, only while the lock is ours on the node.</summary>
+    public static readonly LockScript RecordPut = Load("record_put");
+
+    /// <summary>Reads a record kept next to a lock.</summary>
+    public static readonly LockScript RecordGet = Load("record_get");
+
+    /// <summary>Claims one scheduled tick for the lock holder, once per tick across holders.</summary>
+    public static readonly LockScript TickClaim = Load("tick_claim");
+
     /// <summary>Returns an INFO section (identity and persistence checks).</summary>
     public static readonly LockScript Info = Load("info");
 

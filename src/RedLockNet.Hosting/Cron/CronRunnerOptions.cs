@@ -1,0 +1,19 @@
+using RedLockNet.Hosting.Election;
+
+namespace RedLockNet.Hosting.Cron;
+
+/// <summary>Settings of a <see cref="CronRunner"/>: the election its replicas hold, and the misfire grace.</summary>
+public sealed class CronRunnerOptions
+{
+    /// <summary>
+    /// The election among the replicas; only the leader runs jobs. Its <see cref="LeaderElectionOptions.Group"/>
+    /// defaults to <c>cron</c>: use one group per set of replicas that share jobs. Callbacks set here run too.
+    /// </summary>
+    public LeaderElectionOptions Election { get; set; } = new() { Group = "cron" };
+
+    /// <summary>
+    /// A tick missed because no replica led (the leader crashed) runs once on the next leader when it is at most this
+    /// late; older ones are skipped and reported. Default 1 minute. A job can override it.
+    /// </summary>
+    public TimeSpan MisfireGrace { get; set; } = TimeSpan.FromMinutes(1);
+}

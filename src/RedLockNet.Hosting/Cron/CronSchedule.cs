@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Polly;
+using RedLockNet.Coordination;
+using RedLockNet.Hosting.Diagnostics;
+using RedLockNet.Hosting.Election;
+
+namespace RedLockNet.Hosting.Cron;
+
+/// <summary>
+/// One job's schedule during one leadership term: catches up on ticks missed since the last claimed one, then
+/// claims and runs each tick as it comes. Runs go through a single worker, so runs of one job never overlap.
+/// </summary>
+internal sealed class CronSchedule
+{
+    /// <summary>Claims that find too few nodes are retried this many times, briefly, before the tick counts as missed.</summary>
+    private const int ClaimAttempts = 3;
+
+    /// <summary>A catch-up looks at no more ticks than this (a per-second job after a long outage).</summary>
+    private const int MaxTicksExamined = 1000;
+
+    /// <summary>Ticks past the grace are reported one by one up to this many, then as a count.</summary>
+    private const int MaxTicksReported = 100;
+
+    /// <summary>The longest single wait: long waits are re-checked against the wall clock.</summary>
+    private static readonly TimeSpan LongestNap = TimeSpan.FromHours(1);
+
+    private readonly CronRunner _runner;
+    private readonly CronJob _job;
+    private readonly LeadershipTerm _term;
+    private readonly TimeProvider _time;
+    private readonly Channel<(DateTimeOffset Tick, bool IsCatchUp)> _queue =
+        Channel.CreateUnbounded<(DateTimeOffset, bool)>(new UnboundedChannelOptions { SingleReader = true });
+
+    private int _pending; // ticks queued or running
+
+    public CronSchedule(CronRunner runner, CronJob job, LeadershipTerm term)
+    {
+        _runner = runner;
+        _job = job;
+        _term = term;
+        _time = runner.Time;
+    }
+
+    private string ClaimValue => _term.Epoch.ToString(CultureInfo.InvariantCulture) + "|" + _term.Identity;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var worker = Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None);
+        try
+        {
+            var cursor = await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            while (!cancellationToken.IsCancellationRequested && _job.NextAfter(cursor) is { } next)
+            {
+                await WaitUntilAsync(next, cancellationToken).ConfigureAwait(false);
+                cursor = next;
+                await FireAsync(next, isCatchUp: false, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the term ended
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            await worker.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Runs, once each, the ticks after the job's last claimed tick that are within the misfire grace; reports the
+    /// older ones as missed. A job that was never claimed starts from now.
+    /// </summary>
+    private async Task<DateTimeOffset> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        var (last, _) = await _runner.Locks.Records.ReadLastTickAsync(_term.Group, _job.Name, cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        if (last is not { } lastMs)
+        {
+            return now;
+        }
+
+        var graceStart = now - _runner.GraceFor(_job);
+        var late = new List<DateTimeOffset>();
+        var pastGrace = 0;
+        DateTimeOffset? firstPast = null, lastPast = null;
+        var examined = 0;
+        for (var tick = _job.NextAfter(DateTimeOffset.FromUnixTimeMilliseconds(lastMs)); tick is { } t && t <= now && examined < MaxTicksExamined; tick = _job.NextAfter(t), examined++)
+        {
+            if (t >= graceStart)
+            {
+                late.Add(t);
+                continue;
+            }
+
+            firstPast ??= t;
+            lastPast = t;
+            if (++pastGrace <= MaxTicksReported)
+            {
+                _runner.Report(_job, t, CronTickOutcome.MissedPastGrace, _term, isCatchUp: true, $"due {Describe(now - t)} ago, grace {Describe(_runner.GraceFor(_job))}");
+            }
+        }
+
+        if (pastGrace > MaxTicksReported)
+        {
+            HostingLog.TicksPastGrace(_runner.Logger, _job.Name, pastGrace, firstPast!.Value, lastPast!.Value);
+        }
+
+        foreach (var tick in late)
+        {
+            await FireAsync(tick, isCatchUp: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        return now;
+    }
+
+    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        // re-read the clock after each nap: the wall clock may be adjusted, and fake clocks advance in steps
+        for (var left = due - _time.GetUtcNow(); left > TimeSpan.Zero; left = due - _time.GetUtcNow())
+        {
+            await Task.Delay(left < LongestNap ? left : LongestNap, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Claims the tick on a majority; when the claim is ours, hands it to the worker (or skips an overlap).</summary>
+    private async Task FireAsync(DateTimeOffset tick, bool isCatchUp, CancellationToken cancellationToken)
+    {
+        RecordWrite? claim = null;
+        try
+        {
+            claim = await ClaimAsync(tick, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _runner.Report(_job, tick, CronTickOutcome.MissedLeadershipLost, _term, isCatchUp, "the term ended while the tick was being claimed");
+            throw;
+        }
+
+        switch (claim.Outcome)
+        {
+            case RecordWriteOutcome.Written:
+                if (Interlocked.Increment(ref _pending) > 1 && _job.Options.Overlap == CronOverlap.Skip)
+                {
+                    Interlocked.Decrement(ref _pending);
+                    _runner.Report(_job, tick, CronTickOutcome.SkippedOverlap, _term, isCatchUp, "the previous run is still going");
+                    return;
+                }
+
+                _queue.Writer.TryWrite((tick, isCatchUp));
+                return;
+            case RecordWriteOutcome.TakenByOther:
+                _runner.Report(_job, tick, CronTickOutcome.ClaimedElsewhere, _term, isCatchUp, "claimed by epoch|replica " + claim.OtherValue);
+                return;
+            case RecordWriteOutcome.NotHolder:
+                _runner.Report(_job, tick, CronTickOutcome.MissedLeadershipLost, _term, isCatchUp, "the leader lock is no longer ours on a majority");
+                return;
+            default:
+                _runner.Report(_job, tick, CronTickOutcome.MissedQuorumUnavailable, _term, isCatchUp,
+                    $"claimed on {claim.Written} node(s); failed: {string.Join("; ", claim.Failures.Select(f => f.ToString()))}");
+                return;
+        }
+    }
+
+    private async Task<RecordWrite> ClaimAsync(DateTimeOffset tick, CancellationToken cancellationToken)
+    {
+        var grace = _runner.GraceFor(_job);
+        var lease = _runner.LeaseDuration;
+        var markerRetention = grace + lease + lease + TimeSpan.FromMinutes(1);
+        var lastRetention = TimeSpan.FromDays(1) > markerRetention + grace ? TimeSpan.FromDays(1) : markerRetention + grace;
+        RecordWrite claim = null!;
+        for (var attempt = 1; attempt <= ClaimAttempts; attempt++)
+        {
+            claim = await _runner.Locks.Records.ClaimTickAsync(
+                _term.Lock, _job.Name, tick.ToUnixTimeMilliseconds(), ClaimValue, markerRetention, lastRetention, cancellationToken).ConfigureAwait(false);
+            if (claim.Outcome != RecordWriteOutcome.Unavailable)
+            {
+                break;
+            }
+
+            if (attempt < ClaimAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return claim;
+    }
+
+    /// <summary>Runs claimed ticks one at a time, in order.</summary>
+    private async Task WorkAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var (tick, isCatchUp) in _queue.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            try
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    _runner.Report(_job, tick, CronTickOutcome.MissedLeadershipLost, _term, isCatchUp, "the term ended before the run started");
+                    continue;
+                }
+
+                await RunOnceAsync(tick, isCatchUp, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pending);
+            }
+        }
+    }
+
+    private async Task RunOnceAsync(DateTimeOffset tick, bool isCatchUp, CancellationToken cancellationToken)
+    {
+        var context = new CronJobContext(_job.Name, tick, _term.Epoch, _term.Identity, isCatchUp);
+        try
+        {
+            var pipeline = _job.Options.Retry ?? ResiliencePipeline.Empty;
+            await pipeline.ExecuteAsync(
+                static async (state, token) => await state.Job.Run(state.Context, token).ConfigureAwait(false),
+                (Job: _job, Context: context),
+                cancellationToken).ConfigureAwait(false);
+            _runner.Report(_job, tick, CronTickOutcome.Ran, _term, isCatchUp);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _runner.Report(_job, tick, CronTickOutcome.Cancelled, _term, isCatchUp, "leadership ended during the run");
+        }
+        catch (Exception ex)
+        {
+            _runner.Report(_job, tick, CronTickOutcome.Failed, _term, isCatchUp, ex.GetType().Name + ": " + ex.Message, ex);
+        }
+    }
+
+    private static string Describe(TimeSpan span) =>
+        span < TimeSpan.FromSeconds(120) ? $"{span.TotalSeconds:0.#} s" : span < TimeSpan.FromHours(2) ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalHours:0.#} h";
+}
