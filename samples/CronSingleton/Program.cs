@@ -1,187 +1,208 @@
-using System.Collections.Concurrent;
-using System.Globalization;
+using System.Diagnostics;
 using CronSingleton;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using RedLockNet;
+using RedLockNet.Hosting.Cron;
+using RedLockNet.Hosting.DependencyInjection;
+using RedLockNet.Hosting.Election;
 
-// Three replicas of one service share a job that must run once every 2 seconds, on three Redis-compatible
-// nodes. Each tick, every replica races for that tick's lock; the winner runs the job. Part way through, a
-// replica crashes (no release) and a node is killed; the summary counts what ran where.
+// Three replicas of one service register the same job, due every 2 seconds, on three Redis-compatible nodes.
+// They elect a leader; only the leader runs the job, and each tick is claimed on a majority of nodes before it runs.
+// Part way through, the leading replica crashes (no release) and a node is killed; the summary counts what ran where.
 //
-//   dotnet run --project samples/CronSingleton                          embedded nodes, 3 replicas, ~24 s
-//   dotnet run --project samples/CronSingleton -- --nodes a:6379,b:6379,c:6379 [--name replica-x]
-//                                                                       one replica against real Redis
+//   dotnet run --project samples/CronSingleton                          embedded nodes, 3 replicas, ~30 s
+//   dotnet run --project samples/CronSingleton -- --nodes a:6379,b:6379,c:6379 [--name replica-x] [--seconds N]
+//                                                                       one replica (a .NET generic host) against real Redis
 var settings = Settings.Parse(args);
-var period = TimeSpan.FromSeconds(2);
-var ledger = new Ledger();
-using var stop = new CancellationTokenSource(settings.Duration);
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+const string Schedule = "*/2 * * * * *";
+var ledger = new Ledger(Schedule);
 
 if (settings.Nodes is { } external)
 {
-    await using var locks = await RedLockFactory.ConnectAsync(Options(external));
-    Console.WriteLine($"{Stamp()} {settings.Name} joined nodes {string.Join(", ", external)}; job every {period.TotalSeconds:0} s. Start more replicas the same way; Ctrl+C stops.");
-    await Replica.RunAsync(settings.Name, locks, period, ledger, stop.Token);
-    ledger.PrintSummary(period);
+    await RunHostedReplicaAsync(settings, external, ledger);
     return;
 }
 
 using var nodes = new EmbeddedNodes(3);
-Console.WriteLine($"{Stamp()} started 3 embedded Garnet nodes: {string.Join(", ", nodes.Endpoints)}");
-var names = new[] { "replica-a", "replica-b", "replica-c" };
-var factories = await Task.WhenAll(names.Select(_ => RedLockFactory.ConnectAsync(Options(nodes.Endpoints))));
-var crash = names.Select(_ => CancellationTokenSource.CreateLinkedTokenSource(stop.Token)).ToArray();
-var replicas = names.Select((name, i) => Replica.RunAsync(name, factories[i], period, ledger, crash[i].Token)).ToArray();
+Out.Line($"started 3 embedded Garnet nodes: {string.Join(", ", nodes.Endpoints)}");
+Out.Line($"3 replicas share the job '{Schedule}'; lease {Timing.Lease.TotalSeconds:0} s, renew deadline {Timing.RenewDeadline.TotalSeconds:0} s, retry every {Timing.Retry.TotalSeconds:0.#} s");
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
 
-await Task.Delay(settings.Duration * 0.4, stop.Token).ContinueWith(_ => { });
-var victim = Math.Max(0, Array.IndexOf(names, ledger.LastRunner ?? names[0]));
-Console.WriteLine($"{Stamp()} !! {names[victim]} crashes (no release; its connections are dropped)");
-await crash[victim].CancelAsync();
-await factories[victim].DisposeAsync();
+var replicas = new List<Replica>();
+foreach (var name in new[] { "replica-a", "replica-b", "replica-c" })
+{
+    replicas.Add(await Replica.StartAsync(name, nodes.Endpoints, ledger, stop.Token));
+}
 
-await Task.Delay(settings.Duration * 0.2, stop.Token).ContinueWith(_ => { });
-Console.WriteLine($"{Stamp()} !! node {nodes.Endpoints[2]} is killed; 2 of 3 remain, still a majority");
+ledger.Open();
+var clock = Stopwatch.StartNew();
+await Sleep(settings.Duration * 0.4, stop.Token);
+var victim = replicas.FirstOrDefault(r => r.IsLeader) ?? replicas[0];
+Out.Line($"!! {victim.Name} crashes while leading: its connections drop, nothing is released");
+ledger.Crashed(victim.Name);
+await victim.CrashAsync();
+
+await Sleep(settings.Duration * 0.6 - clock.Elapsed, stop.Token);
+Out.Line($"!! node {nodes.Endpoints[2]} is killed; 2 of 3 nodes remain, still a majority");
 nodes.Kill(2);
 
-await Task.WhenAll(replicas);
-foreach (var (factory, i) in factories.Select((f, i) => (f, i)).Where(p => p.i != victim))
+await Sleep(settings.Duration - clock.Elapsed, stop.Token);
+ledger.Close();
+Out.Line("stopping the replicas (graceful: the leader releases)");
+foreach (var replica in replicas)
 {
-    await factory.DisposeAsync();
+    await replica.StopAsync();
 }
 
-ledger.PrintSummary(period);
+ledger.PrintSummary();
 return;
 
-static RedLockOptions Options(IEnumerable<string> endpoints)
+static async Task Sleep(TimeSpan span, CancellationToken cancellationToken)
 {
-    var options = new RedLockOptions { NodeTimeout = TimeSpan.FromMilliseconds(150) };
-    foreach (var endpoint in endpoints)
+    if (span > TimeSpan.Zero)
     {
-        options.Nodes.Add(endpoint);
+        await Task.Delay(span, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
     }
-
-    return options;
 }
 
-static string Stamp() => DateTimeOffset.Now.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
+// One replica as a real service would host it: the generic host, AddRedLock and AddCronJob.
+static async Task RunHostedReplicaAsync(Settings settings, string[] endpoints, Ledger ledger)
+{
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Services
+        .AddRedLock(o =>
+        {
+            foreach (var endpoint in endpoints)
+            {
+                o.Nodes.Add(endpoint);
+            }
+        })
+        .ConfigureCron(c => Timing.Apply(c, settings.Name, ledger))
+        .AddCronJob("report", Schedule, (ctx, ct) => Job.RunAsync(ctx, ledger, ct));
+    using var host = builder.Build();
+    Out.Line($"{settings.Name} joins nodes {string.Join(", ", endpoints)}; job '{Schedule}'. Start more replicas the same way; Ctrl+C stops (and hands over at once).");
+    ledger.Open();
+    if (settings.Duration == Timeout.InfiniteTimeSpan)
+    {
+        await host.RunAsync();
+    }
+    else
+    {
+        await host.StartAsync();
+        await Task.Delay(settings.Duration);
+        await host.StopAsync();
+    }
+
+    ledger.Close();
+    ledger.PrintSummary();
+}
 
 namespace CronSingleton
 {
-    internal static class Replica
+    /// <summary>The demo's timing: short, so a crash is recovered within seconds.</summary>
+    internal static class Timing
     {
-        /// <summary>Waits for each 2-second boundary, races for that tick's lock, and runs the job when it wins.</summary>
-        public static async Task RunAsync(string name, IDistributedLockFactory locks, TimeSpan period, Ledger ledger, CancellationToken stop)
+        public static readonly TimeSpan Lease = TimeSpan.FromSeconds(4);
+        public static readonly TimeSpan RenewDeadline = TimeSpan.FromSeconds(3);
+        public static readonly TimeSpan Retry = TimeSpan.FromMilliseconds(500);
+        public static readonly TimeSpan MisfireGrace = TimeSpan.FromSeconds(30);
+
+        public static void Apply(CronRunnerOptions options, string name, Ledger ledger)
         {
-            while (!stop.IsCancellationRequested)
+            options.MisfireGrace = MisfireGrace;
+            options.Election = new LeaderElectionOptions
             {
-                var now = DateTimeOffset.UtcNow;
-                var tick = new DateTimeOffset((now.Ticks / period.Ticks + 1) * period.Ticks, TimeSpan.Zero);
-                try
+                Group = "cron-singleton-demo",
+                Identity = name,
+                LeaseDuration = Lease,
+                RenewDeadline = RenewDeadline,
+                RetryPeriod = Retry,
+                OnStartedLeading = (term, _) =>
                 {
-                    await Task.Delay(tick - now, stop);
-                    ledger.Due(tick);
-                    // the tick's lock is not released after the job: it expires on its own, so a replica that
-                    // wakes late for this tick finds it taken and cannot run the tick a second time. Racing replicas
-                    // can split the votes so that nobody wins; they retry (jittered) for a quarter of the period.
-                    ledger.Attempted(tick);
-                    var handle = await locks.TryAcquireAsync(
-                        $"cron:report:{tick:yyyyMMddTHHmmss}", new LockRequest { Expiry = period * 5, WaitTimeout = period / 4 }, stop);
-                    if (handle is null)
+                    ledger.Leading(term.Identity);
+                    Out.Line($"{term.Identity} leads (epoch {term.Epoch})");
+                    return Task.CompletedTask;
+                },
+                OnStoppedLeading = term =>
+                {
+                    if (!ledger.HasCrashed(term.Identity))
                     {
-                        continue;
+                        Out.Line($"{term.Identity} stopped leading (epoch {term.Epoch}): {term.EndReason}");
                     }
-
-                    ledger.Ran(tick, name);
-                    Console.WriteLine($"{DateTimeOffset.Now:HH:mm:ss.fff} {name} runs the job for tick {tick.ToLocalTime():HH:mm:ss} (lock {handle.LockId[..8]}…)");
-                    await Task.Delay(TimeSpan.FromMilliseconds(300), stop); // the job
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (QuorumUnavailableException ex)
-                {
-                    ledger.Unavailable(tick);
-                    Console.WriteLine($"{DateTimeOffset.Now:HH:mm:ss.fff} {name} could not reach a majority for tick {tick.ToLocalTime():HH:mm:ss}: {ex.Failures.Count} node(s) failed");
-                }
-            }
+                },
+            };
         }
     }
 
-    /// <summary>What was due and what ran where.</summary>
-    internal sealed class Ledger
+    /// <summary>The scheduled job: records the run and takes a moment.</summary>
+    internal static class Job
     {
-        private readonly ConcurrentDictionary<DateTimeOffset, byte> _due = new();
-        private readonly ConcurrentDictionary<DateTimeOffset, ConcurrentQueue<string>> _runs = new();
-        private readonly ConcurrentDictionary<DateTimeOffset, byte> _unavailable = new();
-        private readonly ConcurrentDictionary<DateTimeOffset, byte> _attempted = new();
-
-        public string? LastRunner { get; private set; }
-
-        public void Due(DateTimeOffset tick) => _due.TryAdd(tick, 0);
-
-        public void Ran(DateTimeOffset tick, string replica)
+        public static async Task RunAsync(CronJobContext context, Ledger ledger, CancellationToken cancellationToken)
         {
-            _runs.GetOrAdd(tick, _ => new ConcurrentQueue<string>()).Enqueue(replica);
-            LastRunner = replica;
+            ledger.Ran(context);
+            var late = context.IsCatchUp ? $" (late by {(DateTimeOffset.UtcNow - context.FireTime).TotalSeconds:0.0} s: missed while no one led)" : string.Empty;
+            Out.Line($"{context.ReplicaId} runs tick {context.FireTime.ToLocalTime():HH:mm:ss} (epoch {context.EpochShort()}){late}");
+            await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken);
         }
 
-        public void Unavailable(DateTimeOffset tick) => _unavailable.TryAdd(tick, 0);
-
-        public void Attempted(DateTimeOffset tick) => _attempted.TryAdd(tick, 0);
-
-        public void PrintSummary(TimeSpan period)
-        {
-            var due = _due.Keys.Order().ToList();
-            var duplicates = _runs.Values.Sum(r => Math.Max(0, r.Count - 1));
-            var missed = due.Where(t => !_runs.ContainsKey(t)).ToList();
-            Console.WriteLine();
-            Console.WriteLine($"summary: job every {period.TotalSeconds:0} s");
-            Console.WriteLine($"  ticks due:   {due.Count}");
-            Console.WriteLine($"  ticks run:   {_runs.Count}");
-            foreach (var group in _runs.Values.SelectMany(r => r).GroupBy(r => r).OrderBy(g => g.Key, StringComparer.Ordinal))
-            {
-                Console.WriteLine($"    {group.Key}: {group.Count()} run(s)");
-            }
-
-            Console.WriteLine($"  duplicates:  {duplicates}");
-            Console.WriteLine($"  ticks missed: {missed.Count}");
-            foreach (var tick in missed)
-            {
-                var why = _unavailable.ContainsKey(tick) ? "no majority of nodes answered"
-                    : _attempted.ContainsKey(tick) ? "the racing replicas split the votes until the retry window closed"
-                    : "no replica was running";
-                Console.WriteLine($"    {tick.ToLocalTime():HH:mm:ss}: {why}");
-            }
-        }
+        private static string EpochShort(this CronJobContext context) => context.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    internal sealed record Settings(string[]? Nodes, string Name, TimeSpan Duration)
+    /// <summary>One in-process replica: its own connections, its own cron runner.</summary>
+    internal sealed class Replica
     {
-        public static Settings Parse(string[] args)
+        private readonly RedLockFactory _locks;
+        private readonly CronRunner _runner;
+        private readonly CancellationTokenSource _stop;
+        private readonly Task _running;
+
+        private Replica(string name, RedLockFactory locks, CronRunner runner, CancellationTokenSource stop)
         {
-            string[]? nodes = null;
-            var name = $"replica-{Environment.ProcessId}";
-            TimeSpan? duration = null;
-            for (var i = 0; i < args.Length; i++)
+            Name = name;
+            _locks = locks;
+            _runner = runner;
+            _stop = stop;
+            _running = runner.RunAsync(stop.Token);
+        }
+
+        public string Name { get; }
+
+        public bool IsLeader => _runner.Elector.IsLeader;
+
+        public static async Task<Replica> StartAsync(string name, IEnumerable<string> endpoints, Ledger ledger, CancellationToken demoStop)
+        {
+            var options = new RedLockOptions { NodeTimeout = TimeSpan.FromMilliseconds(150) };
+            foreach (var endpoint in endpoints)
             {
-                switch (args[i])
-                {
-                    case "--nodes" when i + 1 < args.Length:
-                        nodes = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                        break;
-                    case "--name" when i + 1 < args.Length:
-                        name = args[++i];
-                        break;
-                    case "--seconds" when i + 1 < args.Length && int.TryParse(args[i + 1], out var seconds) && seconds > 0:
-                        duration = TimeSpan.FromSeconds(seconds);
-                        i++;
-                        break;
-                    default:
-                        throw new ArgumentException($"Unknown or incomplete argument '{args[i]}'. Use --nodes host:port,host:port,host:port [--name NAME] [--seconds N].", nameof(args));
-                }
+                options.Nodes.Add(endpoint);
             }
 
-            return new Settings(nodes, name, duration ?? (nodes is null ? TimeSpan.FromSeconds(24) : Timeout.InfiniteTimeSpan));
+            var locks = await RedLockFactory.ConnectAsync(options, demoStop);
+            var runnerOptions = new CronRunnerOptions();
+            Timing.Apply(runnerOptions, name, ledger);
+            var job = CronJob.Create("report", ledger.Schedule, (ctx, ct) => Job.RunAsync(ctx, ledger, ct));
+            var runner = new CronRunner(locks, [job], runnerOptions);
+            runner.TickSettled += (_, e) => ledger.Settled(e);
+            return new Replica(name, locks, runner, CancellationTokenSource.CreateLinkedTokenSource(demoStop));
+        }
+
+        /// <summary>Drops the connections first, so nothing (no renewal, no release) reaches the nodes again; then stops its code.</summary>
+        public async Task CrashAsync()
+        {
+            await _locks.DisposeAsync();
+            await _stop.CancelAsync();
+            await _running;
+        }
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _running;
+            await _locks.DisposeAsync();
         }
     }
 }

@@ -6,7 +6,10 @@ namespace RedLockNet.Hosting.Cron;
 /// <summary>What to do with a tick that comes while the job's previous run is still going.</summary>
 public enum CronOverlap
 {
-    /// <summary>Skip the tick (it is claimed and reported as skipped, so no other replica runs it either).</summary>
+    /// <summary>
+    /// Skip the tick (it is claimed and reported as skipped, so no other replica runs it either). Missed ticks that a new
+    /// leader catches up within the misfire grace are a backlog, not an overlap: they run one after another.
+    /// </summary>
     Skip,
 
     /// <summary>Run it after the previous run ends, in tick order.</summary>

@@ -142,7 +142,8 @@ internal sealed class CronSchedule
         switch (claim.Outcome)
         {
             case RecordWriteOutcome.Written:
-                if (Interlocked.Increment(ref _pending) > 1 && _job.Options.Overlap == CronOverlap.Skip)
+                // missed ticks caught up by a new leader are a backlog, not an overlap: they run in order
+                if (Interlocked.Increment(ref _pending) > 1 && _job.Options.Overlap == CronOverlap.Skip && !isCatchUp)
                 {
                     Interlocked.Decrement(ref _pending);
                     _runner.Report(_job, tick, CronTickOutcome.SkippedOverlap, _term, isCatchUp, "the previous run is still going");
