@@ -115,12 +115,40 @@ public sealed class CronRunner
 
     private async Task LeadAsync(LeadershipTerm term, CancellationToken cancellationToken)
     {
-        var loops = Jobs.Select(job => new CronSchedule(this, job, term).RunAsync(cancellationToken)).ToList();
+        var loops = Jobs.Select(job => KeepScheduledAsync(job, term, cancellationToken)).ToList();
         if (_userStarted is { } started)
         {
             loops.Add(Task.Run(() => started(term, cancellationToken), CancellationToken.None));
         }
 
         await Task.WhenAll(loops).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs one job's schedule for the term. Job failures never reach here; should the schedule itself fault, it is
+    /// logged and restarted (catching up from the last claimed tick) rather than leaving a leader that runs nothing.
+    /// </summary>
+    private async Task KeepScheduledAsync(CronJob job, LeadershipTerm term, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await new CronSchedule(this, job, term).RunAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                HostingLog.ScheduleFaulted(Logger, job.Name, ex);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), Time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
     }
 }
