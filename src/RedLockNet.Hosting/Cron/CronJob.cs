@@ -87,12 +87,12 @@ public sealed class CronJob
         var opts = options ?? new CronJobOptions();
         if (opts.MisfireGrace is { } grace && grace < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), grace, "options.MisfireGrace must not be negative.");
+            throw new ArgumentOutOfRangeException("options.MisfireGrace", grace, "MisfireGrace must not be negative.");
         }
 
         if (!Enum.IsDefined(opts.Overlap))
         {
-            throw new ArgumentOutOfRangeException(nameof(options), opts.Overlap, "options.Overlap must be Skip or Queue.");
+            throw new ArgumentOutOfRangeException("options.Overlap", opts.Overlap, "Overlap must be Skip or Queue.");
         }
 
         return new CronJob(name, cronExpression, Parse(cronExpression), timeZone ?? TimeZoneInfo.Utc, run, opts);

@@ -75,7 +75,13 @@ internal sealed class CronSchedule
     /// </summary>
     private async Task<DateTimeOffset> CatchUpAsync(CancellationToken cancellationToken)
     {
-        var (last, _) = await _runner.Locks.Records.ReadLastTickAsync(_term.Group, _job.Name, cancellationToken).ConfigureAwait(false);
+        var (last, fromMajority) = await _runner.Locks.Records.ReadLastTickAsync(_term.Group, _job.Name, cancellationToken).ConfigureAwait(false);
+        if (!fromMajority)
+        {
+            // too few answers to know which ticks were missed: fail, and the runner retries the schedule shortly
+            throw new QuorumUnavailableException(_term.Group, $"read the last claimed tick of job '{_job.Name}' for", _runner.Locks.NodeCount, _runner.Locks.Majority, []);
+        }
+
         var now = _time.GetUtcNow();
         if (last is not { } lastMs)
         {

@@ -8,6 +8,7 @@ namespace RedLockNet.Hosting.DependencyInjection;
 /// <summary>Adds RedLockNet features to a service collection: cron jobs that run on one replica.</summary>
 public sealed class RedLockBuilder
 {
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private int _lambdaJobs;
 
     internal RedLockBuilder(IServiceCollection services) => Services = services;
@@ -60,6 +61,11 @@ public sealed class RedLockBuilder
         configure?.Invoke(options);
         // validate now, so a typo fails at registration with the parameter's name
         _ = CronJob.Create(name, cronExpression, static (_, _) => Task.CompletedTask, timeZone, options);
+        if (!_names.Add(name))
+        {
+            throw new ArgumentException($"A job named '{name}' is already registered; ticks are claimed by job name, so names must be unique.", nameof(name));
+        }
+
         Services.AddSingleton(new CronJobRegistration(sp => CronJob.Create(name, cronExpression, run(sp), timeZone, options)));
         CronOptions();
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CronHostedService>(sp => sp.GetRequiredService<CronHostedService>()));

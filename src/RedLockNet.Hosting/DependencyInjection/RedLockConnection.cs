@@ -6,7 +6,7 @@ namespace RedLockNet.Hosting.DependencyInjection;
 /// The container's one <see cref="RedLockFactory"/>: connects when the host starts (so bad configuration stops the
 /// host at once) or on first use, and is disposed with the container.
 /// </summary>
-public sealed class RedLockConnection : IHostedService, IAsyncDisposable
+public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDisposable
 {
     private readonly RedLockOptions _options;
     private readonly Lock _gate = new();
@@ -31,6 +31,12 @@ public sealed class RedLockConnection : IHostedService, IAsyncDisposable
 
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// For containers disposed synchronously: starts closing the connections without waiting (prefer
+    /// <see cref="DisposeAsync"/>, which <c>IHost</c> uses).
+    /// </summary>
+    public void Dispose() => _ = DisposeAsync().AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
 
     /// <summary>Closes the connections; held locks expire with their TTL.</summary>
     public async ValueTask DisposeAsync()

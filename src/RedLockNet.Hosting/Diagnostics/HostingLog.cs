@@ -29,6 +29,9 @@ internal static partial class HostingLog
     [LoggerMessage(107, LogLevel.Warning, "Releasing leadership of '{Group}' failed; the lock expires with its lease")]
     public static partial void ReleaseFailed(ILogger logger, string group, Exception exception);
 
+    [LoggerMessage(108, LogLevel.Warning, "The lock factory of election '{Group}' was disposed; the elector stops campaigning")]
+    public static partial void FactoryDisposed(ILogger logger, string group);
+
     [LoggerMessage(110, LogLevel.Information, "Job '{Job}' tick {FireTime:O}: {Outcome} on {Replica} (epoch {Epoch}){Detail}")]
     public static partial void Tick(ILogger logger, string job, DateTimeOffset fireTime, Cron.CronTickOutcome outcome, string replica, long epoch, string detail);
 

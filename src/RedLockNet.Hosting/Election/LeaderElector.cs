@@ -59,7 +59,8 @@ public sealed class LeaderElector
     /// <summary>
     /// Campaigns, leads when elected, and campaigns again after a term ends, until <paramref name="cancellationToken"/>
     /// fires. Then the current term's work is cancelled and awaited, and the lock is released (see
-    /// <see cref="LeaderElectionOptions.ReleaseOnStop"/>). Returns normally on cancellation.
+    /// <see cref="LeaderElectionOptions.ReleaseOnStop"/>). Returns normally on cancellation, and when the factory is
+    /// disposed under it (logged).
     /// </summary>
     /// <exception cref="InvalidOperationException">The elector is already running.</exception>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -89,6 +90,11 @@ public sealed class LeaderElector
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    HostingLog.FactoryDisposed(_logger, _options.Group);
+                    return; // the factory was disposed under us: the process is shutting down
                 }
 
                 if (handle is not null)

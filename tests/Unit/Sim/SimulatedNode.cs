@@ -68,9 +68,28 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
                 return Task.FromResult(RedisResult.Create(Raise((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (long)args[1])));
             }
 
+            if (script.Name == "record_put")
+            {
+                return Task.FromResult(Reply(RecordPut((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (string)args[1]!, (long)args[2], (string)args[3]! == "1")));
+            }
+
+            if (script.Name == "record_get")
+            {
+                return Task.FromResult(RedisResult.Create((RedisValue)Get((string)keys[0]!)));
+            }
+
+            if (script.Name == "tick_claim")
+            {
+                return Task.FromResult(Reply(TickClaim((string)keys[0]!, (string)keys[1]!, (string)keys[2]!, (string)args[0]!, (string)args[1]!, (long)args[2], (long)args[3], (long)args[4])));
+            }
+
             return Task.FromResult(RedisResult.Create(Run(script, keys, args)));
         }
     }
+
+    /// <summary>A record script's reply: integer 1 or -1, or the other value found (a bulk string).</summary>
+    private static RedisResult Reply((long Code, string? Found) reply) =>
+        reply.Found is { } found ? RedisResult.Create((RedisValue)found) : RedisResult.Create(reply.Code);
 
     private long Run(LockScript script, RedisKey[] keys, RedisValue[] args)
     {
@@ -121,6 +140,60 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
 
         return 0;
+    }
+
+    /// <summary>The value of any key now (records, tick markers), or null.</summary>
+    public string? Value(string key)
+    {
+        lock (_data)
+        {
+            return Get(key);
+        }
+    }
+
+    /// <summary>record_put.lua: writes the record only while the lock is ours here; write-once keeps another value.</summary>
+    private (long Code, string? Found) RecordPut(string lockKey, string recordKey, string id, string value, long retentionMs, bool writeOnce)
+    {
+        if (Get(lockKey) != id)
+        {
+            return (-1, null);
+        }
+
+        if (writeOnce && Get(recordKey) is { } existing)
+        {
+            return existing == value ? (1, null) : (0, existing);
+        }
+
+        _data[recordKey] = (value, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(retentionMs)));
+        return (1, null);
+    }
+
+    /// <summary>tick_claim.lua: a write-once marker per tick, and the job's highest claimed tick raised with it.</summary>
+    private (long Code, string? Found) TickClaim(string lockKey, string markerKey, string lastKey, string id, string value, long markerMs, long tickMs, long lastMs)
+    {
+        if (Get(lockKey) != id)
+        {
+            return (-1, null);
+        }
+
+        if (Get(markerKey) is { } existing)
+        {
+            return existing == value ? (1, null) : (0, existing);
+        }
+
+        _data[markerKey] = (value, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(markerMs)));
+        var lastExpiry = time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(lastMs));
+        var last = Get(lastKey);
+        if (tickMs > (long.TryParse(last, out var stored) ? stored : 0))
+        {
+            _data[lastKey] = (tickMs.ToString(System.Globalization.CultureInfo.InvariantCulture), lastExpiry);
+        }
+        else if (last is not null)
+        {
+            _data[lastKey] = (last, lastExpiry);
+        }
+
+        return (1, null);
     }
 
     /// <summary>This node's fencing counter for a fence key (0 when absent).</summary>
