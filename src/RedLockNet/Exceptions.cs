@@ -130,6 +130,12 @@ public enum NodeFailureKind
 
     /// <summary>The node answered with an error.</summary>
     Error,
+
+    /// <summary>
+    /// The node restarted without persistence recently and is kept out of the vote until every lock it may have
+    /// granted before the restart has expired (<see cref="RedLockOptions.RestartQuarantine"/>).
+    /// </summary>
+    Quarantined,
 }
 
 /// <summary>One node's failure in one operation.</summary>

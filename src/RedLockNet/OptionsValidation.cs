@@ -52,6 +52,16 @@ internal static class OptionsValidation
             throw new ArgumentOutOfRangeException("options.FenceRetention", options.FenceRetention, "FenceRetention must be between 1 second and about 24.8 days.");
         }
 
+        if (!Enum.IsDefined(options.RestartQuarantine))
+        {
+            throw new ArgumentOutOfRangeException("options.RestartQuarantine", options.RestartQuarantine, "RestartQuarantine must be WhenNotPersistent, Always or Off.");
+        }
+
+        if (options.RestartQuarantinePeriod is { } period && (period <= TimeSpan.Zero || period > TimeSpan.FromDays(1)))
+        {
+            throw new ArgumentOutOfRangeException("options.RestartQuarantinePeriod", period, "RestartQuarantinePeriod must be positive and at most a day.");
+        }
+
         if (options.RenewalBatchSize is < 1 or > 10_000)
         {
             throw new ArgumentOutOfRangeException("options.RenewalBatchSize", options.RenewalBatchSize, "RenewalBatchSize must be between 1 and 10000.");

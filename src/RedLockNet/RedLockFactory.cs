@@ -21,6 +21,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     private readonly Redlock _redlock;
     private readonly LockLeases _leases;
     private readonly ResiliencePipeline<AcquireAttempt> _retry;
+    private readonly QuarantinePolicy _quarantine;
     private int _disposed;
 
     private RedLockFactory(NodeSet nodes, RedLockOptions options)
@@ -31,6 +32,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         _leases = new LockLeases(_redlock, options);
         _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
         Records = new QuorumRecords(_redlock);
+        _quarantine = new QuarantinePolicy(options, logger);
         if (nodes.Count % 2 == 0)
         {
             Log.EvenNodeCount(logger, nodes.Count);
@@ -110,7 +112,11 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         var factory = new RedLockFactory(nodes, options);
         try
         {
-            await NodeConnector.EnsureIndependentAsync(nodes.Nodes, options.ConnectTimeout, options.TimeProvider, factory._redlock.Logger, cancellationToken).ConfigureAwait(false);
+            var identities = await NodeConnector.EnsureIndependentAsync(nodes.Nodes, options.ConnectTimeout, options.TimeProvider, factory._redlock.Logger, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                (nodes.Nodes[i] as RedisLockNode)?.Guard(factory._quarantine, identities[i]?.RunId);
+            }
         }
         catch
         {
@@ -181,6 +187,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
+        _quarantine.NoteExpiry(ttl);
 
         var key = LockKeys.For(_options.KeyPrefix, resource);
         var time = _options.TimeProvider;

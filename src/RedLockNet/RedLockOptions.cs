@@ -112,6 +112,20 @@ public sealed class RedLockOptions
     /// <summary>The clock for every timing decision. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// When a node that restarted (a new process, seen after its connection dropped) is kept out of the vote:
+    /// by default when it reports no persistence. A quarantined node grants no lock until
+    /// <see cref="RestartQuarantinePeriod"/> has passed since its start, so the locks it forgot have expired on their own.
+    /// </summary>
+    public RestartQuarantineMode RestartQuarantine { get; set; } = RestartQuarantineMode.WhenNotPersistent;
+
+    /// <summary>
+    /// How long after its start a restarted node stays out: the longest expiry any client uses on these nodes, plus
+    /// its drift allowance. Default <see langword="null"/>: the longest of <see cref="DefaultExpiry"/> and every
+    /// expiry this factory has acquired with, plus drift. Set it when other clients use longer expiries.
+    /// </summary>
+    public TimeSpan? RestartQuarantinePeriod { get; set; }
+
     internal RedLockOptions Clone()
     {
         var copy = (RedLockOptions)MemberwiseClone();

@@ -40,6 +40,10 @@ internal static class NodeCall
             var detail = ex is RedisTimeoutException ? ex.Message : $"no answer within {NodeConnector.Describe(timeout)}";
             return new NodeReply(index, null, new NodeFailure(node.Name, NodeFailureKind.Timeout, detail));
         }
+        catch (NodeQuarantinedException ex)
+        {
+            return new NodeReply(index, null, new NodeFailure(node.Name, NodeFailureKind.Quarantined, ex.Message));
+        }
         catch (RedisConnectionException ex)
         {
             return new NodeReply(index, null, new NodeFailure(node.Name, NodeFailureKind.Unreachable, ex.FailureType + ": " + FirstLine(ex.Message)));

@@ -36,11 +36,16 @@ public static class RedLockTelemetry
     private static readonly Counter<long> LocksLost = Meter.CreateCounter<long>(
         "redlock.lock.lost", unit: "{lock}", description: "Locks lost while held, by reason.");
 
+    private static readonly Counter<long> Quarantines = Meter.CreateCounter<long>(
+        "redlock.node.quarantines", unit: "{quarantine}", description: "Restarted nodes kept out of the vote until the locks they forgot have expired.");
+
     private static readonly Counter<long> FencingRounds = Meter.CreateCounter<long>(
         "redlock.fencing.settlements", unit: "{lock}", description: "Fencing tokens settled, by rounds needed (1: the granting majority agreed; 2: laggards were raised).");
 
     internal static void RecordFencing(bool raised) =>
         FencingRounds.Add(1, new KeyValuePair<string, object?>("rounds", raised ? 2 : 1));
+
+    internal static void RecordQuarantine() => Quarantines.Add(1);
 
     internal static void LeaseStarted() => ActiveLeases.Add(1);
 

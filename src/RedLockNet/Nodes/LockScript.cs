@@ -39,11 +39,15 @@ internal sealed class LockScript
     private LockScript(string name, string text)
     {
         Name = name;
+        GrantsLocks = name is "acquire" or "acquire_fenced" or "fence_raise";
         Text = text;
 #pragma warning disable CA5350 // EVALSHA names scripts by SHA1; this is an identifier, not a security measure
         Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 #pragma warning restore CA5350
     }
+
+    /// <summary>Whether the script can grant a lock or raise a fencing counter (a quarantined node must not run it).</summary>
+    public bool GrantsLocks { get; }
 
     /// <summary>The file name without extension.</summary>
     public string Name { get; }

@@ -81,7 +81,8 @@ internal static class NodeConnector
     /// Refuses node sets whose entries reach the same server (same run_id): Redlock's safety rests on independent nodes.
     /// Nodes that do not answer now are logged and skipped.
     /// </summary>
-    public static async Task EnsureIndependentAsync(IReadOnlyList<ILockNode> nodes, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    /// <returns>Each node's identity, or null for a node that did not answer.</returns>
+    public static async Task<NodeIdentity?[]> EnsureIndependentAsync(IReadOnlyList<ILockNode> nodes, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         var reads = nodes.Select(node => ReadIdentityAsync(node, timeout, time, logger)).ToArray();
         var identities = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -101,6 +102,8 @@ internal static class NodeConnector
 
             seen.Add(identity.RunId, nodes[i].Name);
         }
+
+        return identities;
     }
 
     private static async Task<NodeIdentity?> ReadIdentityAsync(ILockNode node, TimeSpan timeout, TimeProvider time, ILogger logger)

@@ -25,6 +25,11 @@ internal sealed class NodeSet : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var node in Nodes.OfType<RedisLockNode>())
+        {
+            node.Unguard();
+        }
+
         foreach (var node in Nodes.OfType<RedisLockNode>().Where(n => n.Owned))
         {
             await node.Multiplexer.DisposeAsync().ConfigureAwait(false);

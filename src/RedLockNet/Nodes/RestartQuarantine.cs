@@ -1,0 +1,137 @@
+using RedLockNet.Algorithm;
+
+namespace RedLockNet.Nodes;
+
+/// <summary>
+/// One node's standing in the vote after connection trouble: the Redlock spec's rule that a node restarted without
+/// its data must stay out until every lock it might have granted has expired. A node is suspect from the moment its
+/// connection drops until a check reads its identity again; if it came back as a new process (new run_id) younger
+/// than the quarantine period and without persistence, it does not grant locks until the period has passed since
+/// its start. Pure logic on a <see cref="TimeProvider"/>; <see cref="RedisLockNode"/> feeds it.
+/// </summary>
+internal sealed class RestartQuarantine
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private string? _runId;
+    private bool _suspect;
+    private long _until; // timestamp before which the node may not grant; 0 when not quarantined
+
+    private readonly long _watchingSince;
+
+    public RestartQuarantine(TimeProvider time)
+    {
+        _time = time;
+        _watchingSince = time.GetTimestamp();
+    }
+
+    /// <summary>Whether the node must be checked before it may grant again.</summary>
+    public bool IsSuspect
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _suspect;
+            }
+        }
+    }
+
+    /// <summary>The run_id last read from the node; null before the first check.</summary>
+    public string? RunId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _runId;
+            }
+        }
+    }
+
+    /// <summary>Time left in quarantine; zero when the node may grant (or must first be checked: see <see cref="IsSuspect"/>).</summary>
+    public TimeSpan Remaining
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_until == 0)
+                {
+                    return TimeSpan.Zero;
+                }
+
+                var now = _time.GetTimestamp();
+                if (now >= _until)
+                {
+                    _until = 0;
+                    return TimeSpan.Zero;
+                }
+
+                return _time.GetElapsedTime(now, _until);
+            }
+        }
+    }
+
+    /// <summary>The connection dropped (or was never made): whatever answers next may be a new process.</summary>
+    public void ConnectionLost()
+    {
+        lock (_gate)
+        {
+            _suspect = true;
+        }
+    }
+
+    /// <summary>The first identity read at connect: this process is the baseline, not a restart.</summary>
+    public void Baseline(string runId)
+    {
+        lock (_gate)
+        {
+            _runId ??= runId;
+        }
+    }
+
+    /// <summary>
+    /// A check read the node's identity. Returns the quarantine it now serves (zero when it may grant): a new
+    /// run_id with an uptime below <paramref name="period"/> and no persistence (as <paramref name="mode"/> asks)
+    /// keeps it out until <paramref name="period"/> after its start.
+    /// </summary>
+    public TimeSpan Checked(string runId, TimeSpan uptime, bool persistent, RestartQuarantineMode mode, TimeSpan period)
+    {
+        lock (_gate)
+        {
+            // without a baseline (the node did not answer at connect), only a process that started after we began
+            // watching is a restart we witnessed; an older one was merely slow to answer
+            var restarted = _runId is null ? uptime < _time.GetElapsedTime(_watchingSince) : _runId != runId;
+            _runId = runId;
+            _suspect = false;
+            var exempt = mode == RestartQuarantineMode.Off || (mode == RestartQuarantineMode.WhenNotPersistent && persistent);
+            if (!restarted || exempt)
+            {
+                return RemainingLocked();
+            }
+
+            // uptime is whole seconds, rounded down: the node may be up to a second older, never younger, than it says
+            var left = period - uptime;
+            if (left <= TimeSpan.Zero)
+            {
+                return RemainingLocked();
+            }
+
+            var until = _time.GetTimestamp() + _time.ToTimestampTicks(left);
+            _until = Math.Max(_until, until);
+            return RemainingLocked();
+        }
+    }
+
+    private TimeSpan RemainingLocked()
+    {
+        if (_until == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var now = _time.GetTimestamp();
+        return now >= _until ? TimeSpan.Zero : _time.GetElapsedTime(now, _until);
+    }
+}

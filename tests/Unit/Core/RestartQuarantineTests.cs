@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Time.Testing;
+using RedLockNet.Nodes;
+
+namespace RedLockNet.Tests.Unit.Core;
+
+/// <summary>The restart-quarantine rule on a fake clock.</summary>
+public sealed class RestartQuarantineTests
+{
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void The_process_seen_at_connect_votes_and_so_does_it_after_a_network_blip()
+    {
+        var quarantine = new RestartQuarantine(new FakeTimeProvider());
+        quarantine.Baseline("run-1");
+        Assert.False(quarantine.IsSuspect);
+
+        quarantine.ConnectionLost();
+        Assert.True(quarantine.IsSuspect);
+        Assert.Equal(TimeSpan.Zero, quarantine.Checked("run-1", TimeSpan.FromSeconds(2), persistent: false, RestartQuarantineMode.Always, Period));
+        Assert.False(quarantine.IsSuspect);
+        Assert.Equal(TimeSpan.Zero, quarantine.Remaining);
+    }
+
+    [Fact]
+    public void A_new_young_process_without_persistence_is_out_until_the_period_after_its_start()
+    {
+        var time = new FakeTimeProvider();
+        var quarantine = new RestartQuarantine(time);
+        quarantine.Baseline("run-1");
+        quarantine.ConnectionLost();
+
+        var left = quarantine.Checked("run-2", TimeSpan.FromSeconds(4), persistent: false, RestartQuarantineMode.WhenNotPersistent, Period);
+        Assert.Equal(TimeSpan.FromSeconds(26), left);
+        Assert.Equal("run-2", quarantine.RunId);
+
+        time.Advance(TimeSpan.FromSeconds(25.9));
+        Assert.True(quarantine.Remaining > TimeSpan.Zero);
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Equal(TimeSpan.Zero, quarantine.Remaining);
+    }
+
+    [Fact]
+    public void A_restarted_node_that_has_been_up_longer_than_the_period_votes_at_once()
+    {
+        var quarantine = new RestartQuarantine(new FakeTimeProvider());
+        quarantine.Baseline("run-1");
+        quarantine.ConnectionLost();
+        Assert.Equal(TimeSpan.Zero, quarantine.Checked("run-2", TimeSpan.FromSeconds(31), persistent: false, RestartQuarantineMode.Always, Period));
+    }
+
+    [Theory]
+    [InlineData(RestartQuarantineMode.WhenNotPersistent, true, false)]
+    [InlineData(RestartQuarantineMode.WhenNotPersistent, false, true)]
+    [InlineData(RestartQuarantineMode.Always, true, true)]
+    [InlineData(RestartQuarantineMode.Always, false, true)]
+    [InlineData(RestartQuarantineMode.Off, false, false)]
+    public void The_mode_and_persistence_decide_whether_a_young_restarted_node_is_kept_out(RestartQuarantineMode mode, bool persistent, bool kept)
+    {
+        var quarantine = new RestartQuarantine(new FakeTimeProvider());
+        quarantine.Baseline("run-1");
+        quarantine.ConnectionLost();
+        var left = quarantine.Checked("run-2", TimeSpan.Zero, persistent, mode, Period);
+        Assert.Equal(kept, left > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void A_node_first_reached_after_connect_is_kept_out_only_when_it_started_after_we_began_watching()
+    {
+        var time = new FakeTimeProvider();
+        var restarted = new RestartQuarantine(time);
+        var slow = new RestartQuarantine(time);
+        restarted.ConnectionLost(); // unreachable when the factory connected: no baseline
+        slow.ConnectionLost();
+        Assert.True(restarted.IsSuspect);
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        // up 1 s, so it started 4 s after we began watching: a restart we witnessed
+        Assert.Equal(TimeSpan.FromSeconds(29), restarted.Checked("run-1", TimeSpan.FromSeconds(1), persistent: false, RestartQuarantineMode.WhenNotPersistent, Period));
+        // up 8 s: it was running all along and only slow to answer
+        Assert.Equal(TimeSpan.Zero, slow.Checked("run-1", TimeSpan.FromSeconds(8), persistent: false, RestartQuarantineMode.WhenNotPersistent, Period));
+    }
+
+    [Fact]
+    public void A_second_restart_during_quarantine_extends_it_and_a_blip_never_shortens_it()
+    {
+        var time = new FakeTimeProvider();
+        var quarantine = new RestartQuarantine(time);
+        quarantine.Baseline("run-1");
+        quarantine.ConnectionLost();
+        quarantine.Checked("run-2", TimeSpan.Zero, false, RestartQuarantineMode.Always, Period);
+        time.Advance(TimeSpan.FromSeconds(20));
+
+        quarantine.ConnectionLost();
+        Assert.Equal(TimeSpan.FromSeconds(30), quarantine.Checked("run-3", TimeSpan.Zero, false, RestartQuarantineMode.Always, Period));
+
+        quarantine.ConnectionLost();
+        Assert.Equal(TimeSpan.FromSeconds(30), quarantine.Checked("run-3", TimeSpan.FromSeconds(100), false, RestartQuarantineMode.Always, Period));
+    }
+}
