@@ -48,11 +48,20 @@ internal sealed class QuorumRecords
         LockKeys.For(_redlock.Options.KeyPrefix, resource).Append(":rec:" + name);
 
     /// <summary>Writes <paramref name="value"/> under the record <paramref name="name"/> while <paramref name="handle"/> holds its lock.</summary>
-    public Task<RecordWrite> PutAsync(ILockHandle handle, string name, string value, TimeSpan retention, bool writeOnce, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <paramref name="fenced"/>, each node also refuses the write once its fencing counter has passed the
+    /// handle's token (a later holder got the lock there), besides checking the lock key.
+    /// </remarks>
+    public Task<RecordWrite> PutAsync(ILockHandle handle, string name, string value, TimeSpan retention, bool writeOnce, CancellationToken cancellationToken, bool fenced = false)
     {
         var lease = LeaseOf(handle);
-        RedisKey[] keys = [lease.Key, KeyFor(handle.Resource, name)];
-        RedisValue[] args = [lease.LockId, value, TimeUnits.ToRedisMilliseconds(retention), writeOnce ? "1" : "0"];
+        var withFence = fenced && _redlock.Options.Fencing && handle.FencingToken > 0;
+        RedisKey[] keys = withFence
+            ? [lease.Key, KeyFor(handle.Resource, name), LockKeys.FenceFor(lease.Key)]
+            : [lease.Key, KeyFor(handle.Resource, name)];
+        RedisValue[] args = withFence
+            ? [lease.LockId, value, TimeUnits.ToRedisMilliseconds(retention), writeOnce ? "1" : "0", handle.FencingToken]
+            : [lease.LockId, value, TimeUnits.ToRedisMilliseconds(retention), writeOnce ? "1" : "0"];
         return WriteAsync(LockScript.RecordPut, keys, args, value, cancellationToken);
     }
 

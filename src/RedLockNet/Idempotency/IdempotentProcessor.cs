@@ -1,0 +1,223 @@
+using RedLockNet.Coordination;
+
+namespace RedLockNet.Idempotency;
+
+/// <summary>
+/// Runs a handler once per idempotency key (a webhook's delivery id), across retries, duplicates and replicas.
+/// Correctness comes from a completion record, not from the lock: the record is written to every node, guarded by the
+/// processing lock and its fencing token, and counts once a majority confirmed it; every call first reads a majority,
+/// so any call after a completed run sees the record and gets the stored result. The lock only keeps concurrent
+/// duplicates from running the handler side by side. A handler that throws leaves no record (the next delivery
+/// retries); a holder that crashes loses the lock by its TTL (the next delivery runs it).
+/// </summary>
+public sealed class IdempotentProcessor
+{
+    private const string RecordName = "done";
+    private const int RecordAttempts = 3;
+
+    private readonly RedLockFactory _locks;
+    private readonly IdempotencyOptions _options;
+
+    /// <summary>Creates a processor over <paramref name="locks"/>.</summary>
+    /// <exception cref="ArgumentException">An option breaks a rule (the parameter name says which).</exception>
+    public IdempotentProcessor(RedLockFactory locks, IdempotencyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(locks);
+        _locks = locks;
+        _options = (options ?? new IdempotencyOptions()).Clone();
+        ArgumentNullException.ThrowIfNull(_options.ResourcePrefix, "options.ResourcePrefix");
+        ArgumentNullException.ThrowIfNull(_options.Serializer, "options.Serializer");
+        if (_options.MaxResultBytes is < 0 or > 16 * 1024 * 1024)
+        {
+            throw new ArgumentOutOfRangeException("options.MaxResultBytes", _options.MaxResultBytes, "MaxResultBytes must be between 0 and 16 MiB.");
+        }
+
+        Check(_options.Retention, _options.InProgress, _options.WaitTimeout, _options.LockExpiry, "options");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handler"/> unless a delivery of <paramref name="key"/> already completed, in which case its
+    /// stored result is returned (<see cref="IdempotencyOutcome{T}.Replayed"/>).
+    /// </summary>
+    /// <exception cref="IdempotencyInProgressException">Another delivery is processing the key (see <see cref="IdempotencyOptions.InProgress"/>).</exception>
+    /// <exception cref="IdempotencyRecordException">The handler ran but its completion could not be recorded.</exception>
+    /// <exception cref="IdempotencyResultTooLargeException">The result exceeds <see cref="IdempotencyOptions.MaxResultBytes"/>.</exception>
+    /// <exception cref="QuorumUnavailableException">Too few nodes answered to tell whether the key was processed.</exception>
+    public Task<IdempotencyOutcome<T>> RunOnceAsync<T>(string key, Func<CancellationToken, Task<T>> handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return RunOnceAsync(key, (_, ct) => handler(ct), null, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="RunOnceAsync{T}(string, Func{CancellationToken, Task{T}}, CancellationToken)"/>, with per-call settings;
+    /// the handler gets the run's fencing token. Its token fires when the caller cancels or the processing lock is lost.
+    /// </summary>
+    public async Task<IdempotencyOutcome<T>> RunOnceAsync<T>(string key, Func<IdempotencyContext, CancellationToken, Task<T>> handler, IdempotencyRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var resource = ResourceFor(key);
+        var retention = request?.Retention ?? _options.Retention;
+        var inProgress = request?.InProgress ?? _options.InProgress;
+        var wait = request?.WaitTimeout ?? _options.WaitTimeout;
+        var expiry = request?.LockExpiry ?? _options.LockExpiry;
+        Check(retention, inProgress, wait, expiry, "request");
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var time = _locks.Options.TimeProvider;
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            if (await ReadAsync(resource, cancellationToken).ConfigureAwait(false) is { } done)
+            {
+                return Replay<T>(key, done);
+            }
+
+            var handle = await _locks.TryAcquireAsync(resource, new LockRequest { Expiry = expiry, AutoRenew = true }, cancellationToken).ConfigureAwait(false);
+            if (handle is null)
+            {
+                var waited = time.GetElapsedTime(started);
+                if (inProgress == InProgressBehavior.Throw || waited >= wait)
+                {
+                    throw new IdempotencyInProgressException(key, inProgress == InProgressBehavior.Throw ? TimeSpan.Zero : waited);
+                }
+
+                // the first delivery is running: look again soon (its record ends the wait without taking the lock)
+                var nap = TimeSpan.FromMilliseconds(Random.Shared.Next(20, 120));
+                await Task.Delay(nap < wait - waited ? nap : wait - waited, time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await using (handle.ConfigureAwait(false))
+            {
+                // a delivery may have completed between our read and our lock
+                if (await ReadAsync(resource, cancellationToken).ConfigureAwait(false) is { } justDone)
+                {
+                    return Replay<T>(key, justDone);
+                }
+
+                return await ExecuteAsync(key, handle, handler, retention, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<IdempotencyOutcome<T>> ExecuteAsync<T>(string key, ILockHandle handle, Func<IdempotencyContext, CancellationToken, Task<T>> handler, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        T result;
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handle.LostToken))
+        {
+            try
+            {
+                result = await handler(new IdempotencyContext(key, handle.FencingToken), linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && handle.LostToken.IsCancellationRequested)
+            {
+                throw new IdempotencyRecordException(key, "the processing lock was lost while the handler ran, so it was cancelled");
+            }
+        }
+
+        var bytes = _options.Serializer.Serialize(result);
+        var stored = bytes.Length <= _options.MaxResultBytes;
+        var record = new CompletionRecord(handle.FencingToken, _locks.Options.TimeProvider.GetUtcNow(), stored, stored ? bytes : []);
+        await RecordAsync(key, handle, record, retention).ConfigureAwait(false);
+        return stored
+            ? new IdempotencyOutcome<T>(result, executed: true, record.FencingToken, record.CompletedAt)
+            : throw new IdempotencyResultTooLargeException(key, bytes.Length, _options.MaxResultBytes);
+    }
+
+    /// <summary>
+    /// Writes the completion on every node, write-once and only while our lock and fencing token stand there.
+    /// Not cancellable: the side effect has happened, and a record abandoned half-way helps no one.
+    /// </summary>
+    private async Task RecordAsync(string key, ILockHandle handle, CompletionRecord record, TimeSpan retention)
+    {
+        if (handle.Status is LockStatus.Lost || handle.RemainingValidity <= TimeSpan.Zero)
+        {
+            throw new IdempotencyRecordException(key, "the processing lock was lost before the handler finished");
+        }
+
+        var value = record.Format();
+        RecordWrite? write = null;
+        for (var attempt = 1; attempt <= RecordAttempts; attempt++)
+        {
+            write = await _locks.Records.PutAsync(handle, RecordName, value, retention, writeOnce: true, CancellationToken.None, fenced: true).ConfigureAwait(false);
+            if (write.Outcome != RecordWriteOutcome.Unavailable)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _locks.Options.TimeProvider, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        switch (write!.Outcome)
+        {
+            case RecordWriteOutcome.Written:
+                return;
+            case RecordWriteOutcome.TakenByOther:
+                throw new IdempotencyRecordException(key, "another delivery recorded its completion first; the processing lock must have been lost");
+            case RecordWriteOutcome.NotHolder:
+                throw new IdempotencyRecordException(key, "the processing lock or its fencing token was no longer ours on a majority");
+            default:
+                throw new IdempotencyRecordException(key, $"{write.Written} node(s) confirmed; failed: {string.Join("; ", write.Failures.Select(f => f.ToString()))}");
+        }
+    }
+
+    /// <summary>The completion record of <paramref name="resource"/>, from a majority of nodes; null when there is none.</summary>
+    private async Task<CompletionRecord?> ReadAsync(string resource, CancellationToken cancellationToken)
+    {
+        var read = await _locks.Records.ReadAsync(resource, RecordName, cancellationToken).ConfigureAwait(false);
+        CompletionRecord? newest = null;
+        foreach (var value in read.Values)
+        {
+            if (CompletionRecord.Parse(value) is { } record && (newest is null || record.FencingToken > newest.FencingToken))
+            {
+                newest = record;
+            }
+        }
+
+        if (newest is null && !read.FromMajority(_locks.NodeCount))
+        {
+            throw new QuorumUnavailableException(resource, "read the completion record of", _locks.NodeCount, _locks.Majority, read.Failures);
+        }
+
+        return newest;
+    }
+
+    private IdempotencyOutcome<T> Replay<T>(string key, CompletionRecord record) =>
+        record.ResultStored
+            ? new IdempotencyOutcome<T>(_options.Serializer.Deserialize<T>(record.Result), executed: false, record.FencingToken, record.CompletedAt)
+            : throw new IdempotencyResultTooLargeException(key, 0, _options.MaxResultBytes);
+
+    private string ResourceFor(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            throw new ArgumentException("The idempotency key must not be empty or white space.", nameof(key));
+        }
+
+        var resource = _options.ResourcePrefix + key;
+        OptionsValidation.ValidateResource(resource, nameof(key));
+        return resource;
+    }
+
+    private void Check(TimeSpan retention, InProgressBehavior inProgress, TimeSpan wait, TimeSpan expiry, string owner)
+    {
+        if (retention < TimeSpan.FromSeconds(1) || retention > TimeSpan.FromDays(365))
+        {
+            throw new ArgumentOutOfRangeException(owner + ".Retention", retention, "Retention must be between 1 second and 365 days.");
+        }
+
+        if (!Enum.IsDefined(inProgress))
+        {
+            throw new ArgumentOutOfRangeException(owner + ".InProgress", inProgress, "InProgress must be Wait or Throw.");
+        }
+
+        if (wait < TimeSpan.Zero || wait > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(owner + ".WaitTimeout", wait, "WaitTimeout must be between 0 and 1 hour.");
+        }
+
+        OptionsValidation.ValidateExpiry(expiry, _locks.Options, owner + ".LockExpiry");
+    }
+}
