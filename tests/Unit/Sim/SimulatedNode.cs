@@ -70,6 +70,11 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 
             if (script.Name == "record_put")
             {
+                if (keys.Length > 2 && Fence((string)keys[2]!) > (long)args[4])
+                {
+                    return Task.FromResult(RedisResult.Create(-1)); // a later holder raised the fencing counter here
+                }
+
                 return Task.FromResult(Reply(RecordPut((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (string)args[1]!, (long)args[2], (string)args[3]! == "1")));
             }
 
