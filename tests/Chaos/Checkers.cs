@@ -1,0 +1,116 @@
+using System.Globalization;
+
+namespace RedLockNet.Chaos;
+
+/// <summary>Checks a recorded history; each returns the violations it found (empty when none).</summary>
+public static class Checkers
+{
+    /// <summary>A hold: from the acquisition's return to min(release start, validity deadline); only acquisitions whose EnsureValid passed.</summary>
+    public sealed record Hold(string Client, int Op, long Start, long End, long Token);
+
+    public static List<Hold> Holds(IReadOnlyList<ChaosEvent> history)
+    {
+        var holds = new List<Hold>();
+        var byOp = history.Where(e => e.Kind is "acquired" or "valid" or "released").GroupBy(e => (e.Client, e.Op));
+        foreach (var group in byOp)
+        {
+            var acquired = group.FirstOrDefault(e => e.Kind == "acquired");
+            if (acquired is null || !group.Any(e => e.Kind == "valid"))
+            {
+                continue;
+            }
+
+            var released = group.FirstOrDefault(e => e.Kind == "released");
+            var end = Math.Min(released?.T ?? long.MaxValue, acquired.ValidUntil);
+            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T, end, acquired.Token));
+        }
+
+        return holds;
+    }
+
+    /// <summary>Mutual exclusion: no two clients' holds overlap.</summary>
+    public static List<string> MutualExclusion(IReadOnlyList<ChaosEvent> history)
+    {
+        var holds = Holds(history).OrderBy(h => h.Start).ToList();
+        var violations = new List<string>();
+        for (var i = 0; i < holds.Count; i++)
+        {
+            for (var j = i + 1; j < holds.Count && holds[j].Start < holds[i].End; j++)
+            {
+                if (holds[j].Client != holds[i].Client)
+                {
+                    violations.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"mutex: {holds[i].Client}#{holds[i].Op} holds until +{ChaosEvent.Ms(holds[i].End - holds[j].Start):0} ms after {holds[j].Client}#{holds[j].Op} acquired"));
+                }
+            }
+        }
+
+        return violations;
+    }
+
+    /// <summary>
+    /// Fencing: no accepted write (certainly after another accepted one, by real time) carries a lower token; every
+    /// refused write's token is below that of a write accepted before the refusal returned.
+    /// </summary>
+    public static List<string> Fencing(IReadOnlyList<ChaosEvent> history)
+    {
+        var accepted = history.Where(e => e.Kind == "write-ok").ToList();
+        var violations = new List<string>();
+        foreach (var b in accepted)
+        {
+            foreach (var a in accepted)
+            {
+                if (a.T < b.T0 && b.Token < a.Token)
+                {
+                    violations.Add($"fencing: {b.Client}#{b.Op} token {b.Token} accepted after {a.Client}#{a.Op} token {a.Token}");
+                }
+            }
+        }
+
+        foreach (var r in history.Where(e => e.Kind == "write-refused"))
+        {
+            if (!accepted.Any(a => a.T0 < r.T && a.Token > r.Token))
+            {
+                violations.Add($"fencing: {r.Client}#{r.Op} token {r.Token} refused though no higher token had been accepted");
+            }
+        }
+
+        return violations;
+    }
+
+    /// <summary>No lost updates: the final counter equals the accepted increments, and no value was written twice.</summary>
+    public static List<string> LostUpdates(IReadOnlyList<ChaosEvent> history, long finalCounter)
+    {
+        var accepted = history.Where(e => e.Kind == "write-ok").ToList();
+        var violations = new List<string>();
+        if (finalCounter != accepted.Count)
+        {
+            violations.Add($"lost-update: final counter {finalCounter} but {accepted.Count} increments were acknowledged");
+        }
+
+        foreach (var dup in accepted.GroupBy(e => e.Value).Where(g => g.Count() > 1))
+        {
+            violations.Add($"lost-update: value {dup.Key} acknowledged {dup.Count()} times ({string.Join(", ", dup.Select(e => $"{e.Client}#{e.Op}"))})");
+        }
+
+        return violations;
+    }
+
+    /// <summary>EnsureValid never passed after the validity deadline the acquisition reported.</summary>
+    public static List<string> ValidityUse(IReadOnlyList<ChaosEvent> history)
+    {
+        var deadlines = history.Where(e => e.Kind == "acquired").ToDictionary(e => (e.Client, e.Op), e => e.ValidUntil);
+        return [.. history
+            .Where(e => e.Kind == "valid" && deadlines.TryGetValue((e.Client, e.Op), out var until) && e.T > until)
+            .Select(e => $"validity: {e.Client}#{e.Op} passed EnsureValid after its deadline")];
+    }
+
+    /// <summary>Every safety checker.</summary>
+    public static List<string> Safety(IReadOnlyList<ChaosEvent> history, long? finalCounter) =>
+    [
+        .. MutualExclusion(history),
+        .. Fencing(history),
+        .. ValidityUse(history),
+        .. finalCounter is { } c ? LostUpdates(history, c) : [],
+    ];
+}

@@ -1,0 +1,410 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace RedLockNet.Chaos;
+
+/// <summary>
+/// Jepsen-style lock scenarios: clients record a history while faults are injected; checkers then look for
+/// violations. Controls (b, f) must find one. Runs sequentially (one class); seeds are fixed.
+/// </summary>
+public sealed class Scenarios
+{
+    public const int Seed = 20261126;
+
+    private static readonly TimeSpan Think = TimeSpan.FromMilliseconds(10);
+
+    public static CancellationToken Bound(int seconds = 90)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(seconds));
+        return cts.Token;
+    }
+
+    [Fact]
+    public async Task A_kill_minority_restart_empty_with_quarantine_has_no_violations()
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + 1;
+        var random = new Random(seed);
+        await using var rig = await ChaosRig.StartAsync("a", Bound());
+        var ttl = await CalibratedTtlAsync(rig);
+        var faults = await RestartEmptyArrangedAsync(rig, RestartQuarantineMode.WhenNotPersistent, ttl);
+
+        // then contenders loop with a 3 s TTL (the holder's keys are gone: it held past its TTL) while a random
+        // minority node is killed -9 and restarted empty every few seconds
+        ttl = TimeSpan.FromSeconds(3);
+        var factories = new List<RedLockFactory>();
+        for (var i = 0; i < 3; i++)
+        {
+            factories.Add(await rig.FactoryAsync(o => Quarantine(o, RestartQuarantineMode.WhenNotPersistent, ttl)));
+        }
+
+        using var stop = new CancellationTokenSource();
+        var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(3)).RunAsync(1000, TimeSpan.FromSeconds(12), stop.Token)).ToList();
+        for (var round = 0; round < 2; round++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1000 + random.Next(1000)), Bound());
+            var victim = random.Next(3);
+            await rig.LockNodes[victim].KillAsync();
+            await Task.Delay(TimeSpan.FromMilliseconds(200 + random.Next(400)), Bound());
+            await rig.LockNodes[victim].RestartAsync(Bound());
+            faults += $", kill-9+restart-empty n{victim}";
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2), Bound());
+        await stop.CancelAsync();
+        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+
+        var history = rig.History.Snapshot();
+        var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing: true));
+        rig.Report("a kill-minority+restart-empty, quarantine on", seed, faults, clock.Elapsed, violations);
+        Assert.Empty(violations);
+    }
+
+    [Fact]
+    public async Task B_control_restart_empty_without_quarantine_breaks_mutual_exclusion()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var rig = await ChaosRig.StartAsync("b", Bound());
+        var ttl = await CalibratedTtlAsync(rig);
+        var faults = await RestartEmptyArrangedAsync(rig, RestartQuarantineMode.Off, ttl);
+        var history = rig.History.Snapshot();
+        var mutex = Checkers.MutualExclusion(history);
+        rig.Report("b control: restart-empty, quarantine off", Seed + 2, faults, clock.Elapsed, mutex);
+        Assert.NotEmpty(mutex);
+    }
+
+    [Fact]
+    public async Task C_kill_majority_fails_fast_then_recovers()
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + 3;
+        var random = new Random(seed);
+        var ttl = TimeSpan.FromSeconds(2);
+        await using var rig = await ChaosRig.StartAsync("c", Bound());
+        var factories = new List<RedLockFactory>();
+        for (var i = 0; i < 3; i++)
+        {
+            factories.Add(await rig.FactoryAsync(o => Quarantine(o, RestartQuarantineMode.WhenNotPersistent, ttl)));
+        }
+
+        var probe = await rig.FactoryAsync(o => Quarantine(o, RestartQuarantineMode.WhenNotPersistent, ttl));
+        using var stop = new CancellationTokenSource();
+        var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(1)).RunAsync(1000, TimeSpan.FromSeconds(40), stop.Token)).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Bound());
+        var before = rig.History.Count("acquired");
+
+        var spared = random.Next(3);
+        var victims = Enumerable.Range(0, 3).Where(i => i != spared).ToArray();
+        await Task.WhenAll(victims.Select(v => rig.LockNodes[v].KillAsync()));
+        var downStart = ChaosEvent.Now;
+        var violations = new List<string>();
+        var probes = 0;
+        var worst = TimeSpan.Zero;
+        var bound = TimeSpan.FromSeconds(2);
+        for (var i = 0; i < 6; i++)
+        {
+            var call = Stopwatch.StartNew();
+            var attempt = probe.TryAcquireAsync(rig.LockName + ":probe", new LockRequest { Expiry = ttl }, Bound());
+            if (await Task.WhenAny(attempt, Task.Delay(bound * 3, Bound())) != attempt)
+            {
+                violations.Add($"liveness: TryAcquire hung for more than {bound * 3} with a majority down");
+                break;
+            }
+
+            probes++;
+            try
+            {
+                var handle = await attempt;
+                violations.Add("liveness/safety: a lock was granted with a majority down");
+                if (handle is not null)
+                {
+                    await handle.DisposeAsync();
+                }
+            }
+            catch (QuorumUnavailableException)
+            {
+            }
+
+            worst = call.Elapsed > worst ? call.Elapsed : worst;
+            if (call.Elapsed > bound)
+            {
+                violations.Add($"liveness: QuorumUnavailableException after {call.Elapsed.TotalMilliseconds:0} ms > {bound.TotalMilliseconds} ms");
+            }
+
+            await Task.Delay(300, Bound());
+        }
+
+        var downEnd = ChaosEvent.Now;
+        var grantedWhileDown = rig.History.Snapshot().Count(e => e.Kind == "acquired" && e.T0 > downStart && e.T < downEnd);
+        if (grantedWhileDown > 0)
+        {
+            violations.Add($"safety: {grantedWhileDown} acquisitions started and ended while a majority was down");
+        }
+
+        await Task.WhenAll(victims.Select(v => rig.LockNodes[v].RestartAsync(Bound())));
+        var upStart = ChaosEvent.Now;
+        var recovered = Stopwatch.StartNew();
+        while (!rig.History.Snapshot().Any(e => e.Kind == "acquired" && e.T > upStart) && recovered.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100, Bound());
+        }
+
+        var progressAfter = rig.History.Snapshot().Count(e => e.Kind == "acquired" && e.T > upStart);
+        if (before == 0 || progressAfter == 0)
+        {
+            violations.Add($"liveness: acquisitions before faults {before}, after restart {progressAfter}");
+        }
+
+        await stop.CancelAsync();
+        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+        violations.AddRange(Checkers.Safety(rig.History.Snapshot(), await rig.ReadCounterAsync(fencing: true)));
+        rig.Report("c kill-majority then restart", seed,
+            string.Create(CultureInfo.InvariantCulture, $"kill-9 n{victims[0]},n{victims[1]}; {probes} probes failed fast (worst {worst.TotalMilliseconds:0} ms); recovered {recovered.Elapsed.TotalSeconds:0.0}s after restart"),
+            clock.Elapsed, violations);
+        Assert.Empty(violations);
+    }
+
+    [Fact]
+    public async Task D_pause_a_node_past_the_ttl_has_no_violations()
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + 4;
+        var random = new Random(seed);
+        var ttl = TimeSpan.FromMilliseconds(1500);
+        await using var rig = await ChaosRig.StartAsync("d", Bound());
+        var factories = new List<RedLockFactory>();
+        for (var i = 0; i < 3; i++)
+        {
+            factories.Add(await rig.FactoryAsync());
+        }
+
+        using var stop = new CancellationTokenSource();
+        var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(2)).RunAsync(1000, TimeSpan.FromSeconds(20), stop.Token)).ToList();
+        await Task.Delay(TimeSpan.FromMilliseconds(1000 + random.Next(1000)), Bound());
+        var victim = random.Next(3);
+        await rig.LockNodes[victim].PauseAsync();
+        var pausedAt = ChaosEvent.Now;
+        await Task.Delay(ttl * 2, Bound());
+        var resumedAt = ChaosEvent.Now;
+        await rig.LockNodes[victim].ResumeAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2.5), Bound());
+        await stop.CancelAsync();
+        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+
+        var history = rig.History.Snapshot();
+        var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing: true));
+        var duringPause = history.Count(e => e.Kind == "acquired" && e.T > pausedAt && e.T < resumedAt);
+        if (duringPause == 0)
+        {
+            violations.Add("liveness: no acquisition while a minority node was paused");
+        }
+
+        rig.Report("d SIGSTOP node past TTL", seed, string.Create(CultureInfo.InvariantCulture, $"SIGSTOP n{victim} {ttl.TotalMilliseconds * 2:0} ms (acq during pause {duringPause})"), clock.Elapsed, violations);
+        Assert.Empty(violations);
+    }
+
+    [Fact]
+    public async Task E_paused_client_process_stale_write_is_refused_with_fencing()
+    {
+        var (rig, violations) = await PausedClientAsync("e", fencing: true);
+        await using (rig)
+        {
+            Assert.Empty(violations);
+            Assert.Contains(rig.History.Snapshot(), e => e.Client == "proc" && e.Kind == "write-refused");
+        }
+    }
+
+    [Fact]
+    public async Task F_control_paused_client_without_fencing_loses_an_update()
+    {
+        var (rig, violations) = await PausedClientAsync("f", fencing: false);
+        await using (rig)
+        {
+            Assert.Contains(violations, v => v.StartsWith("lost-update", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task G_slow_nodes_never_let_an_expired_lock_be_used()
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + 7;
+        var ttl = TimeSpan.FromSeconds(2);
+        await using var rig = await ChaosRig.StartAsync("g", Bound());
+        var proxies = rig.LockNodes.Select((n, i) => new SlowProxy(n.Port, seed + i)
+        {
+            MinDelay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromMilliseconds(850),
+        }).ToList();
+        foreach (var p in proxies)
+        {
+            rig.Own(p);
+        }
+
+        var factories = new List<RedLockFactory>();
+        for (var i = 0; i < 3; i++)
+        {
+            factories.Add(await rig.FactoryAsync(o => o.NodeTimeout = TimeSpan.FromMilliseconds(1700), proxies.Select(p => p.Endpoint)));
+        }
+
+        foreach (var p in proxies)
+        {
+            p.Slow = true;
+        }
+
+        using var stop = new CancellationTokenSource();
+        var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(4)).RunAsync(1000, TimeSpan.FromSeconds(10), stop.Token)).ToList();
+        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(40), "contenders");
+        foreach (var p in proxies)
+        {
+            p.Slow = false;
+        }
+
+        var history = rig.History.Snapshot();
+        var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing: true));
+        var acquired = history.Where(e => e.Kind == "acquired").ToList();
+        var eaten = acquired.Count(e => ChaosEvent.Ms(e.ValidUntil - e.T) < ttl.TotalMilliseconds / 2);
+        var minValidity = acquired.Count == 0 ? 0 : acquired.Min(e => ChaosEvent.Ms(e.ValidUntil - e.T));
+        rig.Report("g slow nodes (proxy delay)", seed,
+            string.Create(CultureInfo.InvariantCulture, $"delay 100-850 ms per chunk each way; {eaten} grants with <50% validity left, least {minValidity:0} ms"),
+            clock.Elapsed, violations);
+        Assert.Empty(violations);
+    }
+
+    private static async Task<(ChaosRig Rig, List<string> Violations)> PausedClientAsync(string name, bool fencing)
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + (fencing ? 5 : 6);
+        var ttl = TimeSpan.FromSeconds(2);
+        var rig = await ChaosRig.StartAsync(name, Bound());
+        try
+        {
+            var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var client = ChaosClientProcess.Start(
+                [
+                    "--nodes", string.Join(',', rig.LockEndpoints), "--resource-node", rig.ResourceEndpoint,
+                    "--lock", rig.LockName, "--key", rig.CounterKey, "--client", "proc",
+                    "--ttl-ms", ((int)ttl.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "--iterations", "2", "--duration-ms", "30000",
+                    "--fencing", fencing ? "true" : "false", "--think-ms", "400", "--wait-ms", "10000",
+                ],
+                rig.History,
+                e =>
+                {
+                    if (e.Kind == "read")
+                    {
+                        read.TrySetResult();
+                    }
+                });
+            rig.Own(client);
+            if (await Task.WhenAny(read.Task, Task.Delay(TimeSpan.FromSeconds(30), Bound())) != read.Task)
+            {
+                throw new TimeoutException("The ChaosClient did not take the lock: " + client.StandardError);
+            }
+
+            await client.PauseAsync();
+            var factories = new List<RedLockFactory>();
+            for (var i = 0; i < 2; i++)
+            {
+                factories.Add(await rig.FactoryAsync(o => o.Fencing = fencing));
+            }
+
+            using var stop = new CancellationTokenSource();
+            var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing, Think, TimeSpan.FromSeconds(5)).RunAsync(1000, TimeSpan.FromSeconds(30), stop.Token)).ToList();
+            await Task.Delay(ttl * 2 + TimeSpan.FromMilliseconds(500), Bound());
+            await client.ResumeAsync();
+            var exited = await client.WaitForExitAsync(TimeSpan.FromSeconds(20));
+            await Task.Delay(500, Bound());
+            await stop.CancelAsync();
+            await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+
+            var history = rig.History.Snapshot();
+            var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing));
+            if (!exited)
+            {
+                violations.Add("liveness: the ChaosClient did not finish after SIGCONT");
+            }
+
+            var stale = history.FirstOrDefault(e => e.Client == "proc" && e.Op == 0 && e.Kind is "write-ok" or "write-refused");
+            rig.Report($"{name} SIGSTOP lock-holding client, fencing {(fencing ? "on" : "off (control)")}", seed,
+                $"SIGSTOP client pid {client.ProcessId} {(ttl * 2).TotalMilliseconds + 500:0} ms; its stale write: {stale?.Kind ?? "none"}",
+                clock.Elapsed, violations);
+            return (rig, violations);
+        }
+        catch
+        {
+            await rig.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// As in QuarantineTests: the holder takes the lock while node 2 is down (keys on nodes 0, 1); node 2 comes back
+    /// empty and node 1 is killed -9 and restarted empty; a second client, connected all along, then tries the lock
+    /// while the holder still believes it holds it.
+    /// </summary>
+    private static async Task<string> RestartEmptyArrangedAsync(ChaosRig rig, RestartQuarantineMode mode, TimeSpan ttl)
+    {
+        var holderLocks = await rig.FactoryAsync(o => Quarantine(o, mode, ttl));
+        var secondLocks = await rig.FactoryAsync(o => Quarantine(o, mode, ttl));
+        await rig.LockNodes[2].KillAsync();
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holder = new ChaosWorker("holder", holderLocks, rig.Resource.GetDatabase(), rig.LockName, rig.CounterKey, ttl, true, ttl, TimeSpan.FromSeconds(5), e =>
+        {
+            rig.History.Add(e);
+            if (e.Kind == "read")
+            {
+                read.TrySetResult();
+            }
+        });
+        var holderTask = holder.OneAsync(0, Bound());
+        if (await Task.WhenAny(read.Task, holderTask, Task.Delay(TimeSpan.FromSeconds(10), Bound())) != read.Task)
+        {
+            throw new TimeoutException("the holder did not take the lock");
+        }
+
+        var acquired = rig.History.Snapshot().First(e => e.Client == "holder" && e.Kind == "acquired");
+        await Task.WhenAll(
+            rig.LockNodes[2].RestartAsync(Bound()),
+            Task.Run(async () =>
+            {
+                await rig.LockNodes[1].KillAsync();
+                await rig.LockNodes[1].RestartAsync(Bound());
+            }));
+        var left = ChaosEvent.Ms(acquired.ValidUntil - ChaosEvent.Now);
+        var second = rig.Worker("second", secondLocks, ttl, fencing: true, Think, TimeSpan.FromMilliseconds(Math.Max(0, left) + 1500));
+        await second.OneAsync(0, Bound());
+        await BoundedAsync(holderTask, TimeSpan.FromSeconds(20), "holder");
+        return string.Create(CultureInfo.InvariantCulture, $"TTL {ttl.TotalSeconds:0}s; holder on n0,n1 (n2 down); n2 restarted empty, n1 kill-9+restart-empty; {left:0} ms of holder validity left");
+    }
+
+    /// <summary>
+    /// The arranged restart-empty scenario must fit in the holder's validity: 3 s on Redis, longer where a node takes
+    /// seconds to restart (Garnet runs in a dotnet process). Measured by one kill -9 and restart of node 2.
+    /// </summary>
+    private static async Task<TimeSpan> CalibratedTtlAsync(ChaosRig rig)
+    {
+        var restart = Stopwatch.StartNew();
+        await rig.LockNodes[2].KillAsync();
+        await rig.LockNodes[2].RestartAsync(Bound());
+        var ttl = TimeSpan.FromSeconds(Math.Max(3, Math.Ceiling((restart.Elapsed * 1.3).TotalSeconds + 2)));
+        ChaosRig.Log(string.Create(CultureInfo.InvariantCulture, $"node restart took {restart.ElapsedMilliseconds} ms: TTL {ttl.TotalSeconds:0} s"));
+        return ttl;
+    }
+
+    private static void Quarantine(RedLockOptions options, RestartQuarantineMode mode, TimeSpan ttl)
+    {
+        options.RestartQuarantine = mode;
+        options.RestartQuarantinePeriod = ttl + TimeSpan.FromSeconds(1); // >= TTL + drift
+    }
+
+    private static async Task BoundedAsync(Task task, TimeSpan bound, string what)
+    {
+        if (await Task.WhenAny(task, Task.Delay(bound)) != task)
+        {
+            throw new TimeoutException($"{what} did not finish within {bound} (hang)");
+        }
+
+        await task;
+    }
+}

@@ -1,0 +1,110 @@
+using StackExchange.Redis;
+
+namespace RedLockNet.Chaos;
+
+/// <summary>
+/// A chaos client: acquire the lock, EnsureValid, read the counter on the resource node, think, write value+1
+/// (fenced with the token, or a plain SET without fencing), release. Every step is recorded.
+/// </summary>
+public sealed class ChaosWorker(
+    string client,
+    IDistributedLockFactory locks,
+    IDatabaseAsync resource,
+    string lockName,
+    string counterKey,
+    TimeSpan ttl,
+    bool fencing,
+    TimeSpan think,
+    TimeSpan wait,
+    Action<ChaosEvent> record)
+{
+    /// <summary>Runs up to <paramref name="iterations"/> operations, stopping at <paramref name="duration"/> or cancellation.</summary>
+    public async Task<int> RunAsync(int iterations, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var end = ChaosEvent.Now + ChaosEvent.Ticks(duration);
+        var op = 0;
+        for (; op < iterations && ChaosEvent.Now < end && !cancellationToken.IsCancellationRequested; op++)
+        {
+            try
+            {
+                await OneAsync(op, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        return op;
+    }
+
+    /// <summary>One lock, read-modify-write, release.</summary>
+    public async Task OneAsync(int op, CancellationToken cancellationToken)
+    {
+        var t0 = ChaosEvent.Now;
+        ILockHandle handle;
+        try
+        {
+            handle = await locks.AcquireAsync(lockName, new LockRequest { Expiry = ttl, WaitTimeout = wait, AutoRenew = false }, cancellationToken);
+        }
+        catch (RedLockException ex)
+        {
+            record(new ChaosEvent(client, "acquire-failed", ChaosEvent.Now, op, T0: t0, Error: ex.GetType().Name));
+            await Task.Delay(20, cancellationToken);
+            return;
+        }
+
+        var acquired = ChaosEvent.Now;
+        var token = handle.FencingToken;
+        record(new ChaosEvent(client, "acquired", acquired, op, T0: t0, Token: token, ValidUntil: acquired + ChaosEvent.Ticks(handle.RemainingValidity)));
+        try
+        {
+            handle.EnsureValid();
+            record(new ChaosEvent(client, "valid", ChaosEvent.Now, op, Token: token));
+            var value = await ReadAsync();
+            record(new ChaosEvent(client, "read", ChaosEvent.Now, op, Token: token, Value: value));
+            if (think > TimeSpan.Zero)
+            {
+                await Task.Delay(think, cancellationToken);
+            }
+
+            var w0 = ChaosEvent.Now;
+            var written = fencing
+                ? await resource.FencedSetAsync(counterKey, value + 1, token)
+                : await resource.StringSetAsync(counterKey, value + 1);
+            record(new ChaosEvent(client, written ? "write-ok" : "write-refused", ChaosEvent.Now, op, T0: w0, Token: token, Value: value + 1));
+        }
+        catch (LockLostException ex)
+        {
+            record(new ChaosEvent(client, "lost", ChaosEvent.Now, op, Token: token, Error: ex.Reason?.ToString()));
+        }
+        catch (Exception ex) when (ex is RedisException or RedLockException or TimeoutException)
+        {
+            record(new ChaosEvent(client, "error", ChaosEvent.Now, op, Token: token, Error: ex.GetType().Name));
+        }
+        finally
+        {
+            record(new ChaosEvent(client, "released", ChaosEvent.Now, op, Token: token));
+            try
+            {
+                await handle.ReleaseAsync(CancellationToken.None);
+            }
+            catch (RedLockException ex)
+            {
+                record(new ChaosEvent(client, "error", ChaosEvent.Now, op, Token: token, Error: "release:" + ex.GetType().Name));
+            }
+        }
+    }
+
+    private async Task<long> ReadAsync()
+    {
+        if (fencing)
+        {
+            var stored = await resource.FencedGetAsync(counterKey);
+            return stored is { } s ? (long)s.Value : 0;
+        }
+
+        var raw = await resource.StringGetAsync(counterKey);
+        return raw.IsNull ? 0 : (long)raw;
+    }
+}

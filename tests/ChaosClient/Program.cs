@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text.Json;
+using RedLockNet;
+using RedLockNet.Chaos;
+using StackExchange.Redis;
+
+// Usage: RedLockNet.ChaosClient --nodes h:p,h:p,h:p --resource-node h:p --lock name --key counter --client id
+//        --ttl-ms 2000 --iterations 5 --duration-ms 20000 --fencing true --think-ms 300 --wait-ms 5000
+// Prints one JSON ChaosEvent per line on stdout.
+var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
+for (var i = 0; i + 1 < args.Length; i += 2)
+{
+    arguments[args[i].TrimStart('-')] = args[i + 1];
+}
+
+string Arg(string name, string fallback) => arguments.TryGetValue(name, out var v) ? v : fallback;
+int Int(string name, int fallback) => int.Parse(Arg(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+var client = Arg("client", "proc");
+var fencing = bool.Parse(Arg("fencing", "true"));
+var options = new RedLockOptions
+{
+    NodeTimeout = TimeSpan.FromMilliseconds(500),
+    ConnectTimeout = TimeSpan.FromSeconds(2),
+    Fencing = fencing,
+};
+foreach (var node in Arg("nodes", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+{
+    options.Nodes.Add(node);
+}
+
+var json = new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+var gate = new Lock();
+void Emit(ChaosEvent e)
+{
+    var line = JsonSerializer.Serialize(e, json);
+    lock (gate)
+    {
+        Console.Out.WriteLine(line);
+        Console.Out.Flush();
+    }
+}
+
+await using var locks = await RedLockFactory.ConnectAsync(options);
+await using var resource = await ConnectionMultiplexer.ConnectAsync(Arg("resource-node", "") + ",abortConnect=false");
+var worker = new ChaosWorker(
+    client,
+    locks,
+    resource.GetDatabase(),
+    Arg("lock", "chaos"),
+    Arg("key", "chaos:counter"),
+    TimeSpan.FromMilliseconds(Int("ttl-ms", 2000)),
+    fencing,
+    TimeSpan.FromMilliseconds(Int("think-ms", 50)),
+    TimeSpan.FromMilliseconds(Int("wait-ms", 5000)),
+    Emit);
+Emit(new ChaosEvent(client, "ready", ChaosEvent.Now));
+var ops = await worker.RunAsync(Int("iterations", 5), TimeSpan.FromMilliseconds(Int("duration-ms", 20000)), CancellationToken.None);
+Emit(new ChaosEvent(client, "done", ChaosEvent.Now, ops));
+return 0;
