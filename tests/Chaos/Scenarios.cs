@@ -387,7 +387,8 @@ public sealed class Scenarios
         var restart = Stopwatch.StartNew();
         await rig.LockNodes[2].KillAsync();
         await rig.LockNodes[2].RestartAsync(Bound());
-        var ttl = TimeSpan.FromSeconds(Math.Max(3, Math.Ceiling((restart.Elapsed * 1.3).TotalSeconds + 2)));
+        // generous: in CI the unit suite runs beside this one on 2 cores, and Garnet restarts then take longer
+        var ttl = TimeSpan.FromSeconds(Math.Max(3, Math.Ceiling((restart.Elapsed * 2).TotalSeconds + 4)));
         ChaosRig.Log(string.Create(CultureInfo.InvariantCulture, $"node restart took {restart.ElapsedMilliseconds} ms: TTL {ttl.TotalSeconds:0} s"));
         return ttl;
     }
