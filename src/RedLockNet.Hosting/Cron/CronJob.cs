@@ -8,7 +8,8 @@ public enum CronOverlap
 {
     /// <summary>
     /// Skip the tick (it is claimed and reported as skipped, so no other replica runs it either). Missed ticks that a new
-    /// leader catches up within the misfire grace are a backlog, not an overlap: they run one after another.
+    /// leader catches up within the misfire grace are a backlog, not an overlap: they run one after another, and a tick
+    /// that falls due while that backlog runs waits behind it.
     /// </summary>
     Skip,
 

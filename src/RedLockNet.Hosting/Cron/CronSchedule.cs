@@ -34,6 +34,7 @@ internal sealed class CronSchedule
         Channel.CreateUnbounded<(DateTimeOffset, bool)>(new UnboundedChannelOptions { SingleReader = true });
 
     private int _pending; // ticks queued or running
+    private int _catchUpPending; // of those, missed ticks being caught up
 
     public CronSchedule(CronRunner runner, CronJob job, LeadershipTerm term)
     {
@@ -148,8 +149,14 @@ internal sealed class CronSchedule
         switch (claim.Outcome)
         {
             case RecordWriteOutcome.Written:
-                // missed ticks caught up by a new leader are a backlog, not an overlap: they run in order
-                if (Interlocked.Increment(ref _pending) > 1 && _job.Options.Overlap == CronOverlap.Skip && !isCatchUp)
+                // missed ticks caught up by a new leader are a backlog, not an overlap: they run in order, and a tick
+                // that falls due while that backlog is still running waits behind it instead of being skipped
+                if (isCatchUp)
+                {
+                    Interlocked.Increment(ref _catchUpPending);
+                }
+
+                if (Interlocked.Increment(ref _pending) > 1 && _job.Options.Overlap == CronOverlap.Skip && !isCatchUp && Volatile.Read(ref _catchUpPending) == 0)
                 {
                     Interlocked.Decrement(ref _pending);
                     _runner.Report(_job, tick, CronTickOutcome.SkippedOverlap, _term, isCatchUp, "the previous run is still going");
@@ -213,7 +220,12 @@ internal sealed class CronSchedule
             }
             finally
             {
+                // in this order: a tick that still sees the run pending also still sees it as catch-up
                 Interlocked.Decrement(ref _pending);
+                if (isCatchUp)
+                {
+                    Interlocked.Decrement(ref _catchUpPending);
+                }
             }
         }
     }
