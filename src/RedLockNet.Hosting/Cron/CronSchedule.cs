@@ -14,9 +14,6 @@ namespace RedLockNet.Hosting.Cron;
 /// </summary>
 internal sealed class CronSchedule
 {
-    /// <summary>Claims that find too few nodes are retried this many times, briefly, before the tick counts as missed.</summary>
-    private const int ClaimAttempts = 3;
-
     /// <summary>A catch-up looks at no more ticks than this (a per-second job after a long outage).</summary>
     private const int MaxTicksExamined = 1000;
 
@@ -173,7 +170,7 @@ internal sealed class CronSchedule
                 return;
             default:
                 _runner.Report(_job, tick, CronTickOutcome.MissedQuorumUnavailable, _term, isCatchUp,
-                    $"claimed on {claim.Written} node(s); failed: {string.Join("; ", claim.Failures.Select(f => f.ToString()))}");
+                    $"claimed on {claim.Written} node(s); failed: {claim.DescribeFailures()}");
                 return;
         }
     }
@@ -184,23 +181,10 @@ internal sealed class CronSchedule
         var lease = _runner.LeaseDuration;
         var markerRetention = grace + lease + lease + TimeSpan.FromMinutes(1);
         var lastRetention = TimeSpan.FromDays(1) > markerRetention + grace ? TimeSpan.FromDays(1) : markerRetention + grace;
-        RecordWrite claim = null!;
-        for (var attempt = 1; attempt <= ClaimAttempts; attempt++)
-        {
-            claim = await _runner.Locks.Records.ClaimTickAsync(
-                _term.Lock, _job.Name, tick.ToUnixTimeMilliseconds(), ClaimValue, markerRetention, lastRetention, cancellationToken).ConfigureAwait(false);
-            if (claim.Outcome != RecordWriteOutcome.Unavailable)
-            {
-                break;
-            }
-
-            if (attempt < ClaimAttempts)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        return claim;
+        var records = _runner.Locks.Records;
+        return await records.RetryWhileUnavailableAsync(
+            ct => records.ClaimTickAsync(_term.Lock, _job.Name, tick.ToUnixTimeMilliseconds(), ClaimValue, markerRetention, lastRetention, ct),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs claimed ticks one at a time, in order.</summary>

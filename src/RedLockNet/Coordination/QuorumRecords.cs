@@ -21,7 +21,11 @@ internal enum RecordWriteOutcome
 }
 
 /// <summary>The result of one record write: the outcome, the value found when taken, and the node failures.</summary>
-internal sealed record RecordWrite(RecordWriteOutcome Outcome, string? OtherValue, int Written, IReadOnlyList<NodeFailure> Failures);
+internal sealed record RecordWrite(RecordWriteOutcome Outcome, string? OtherValue, int Written, IReadOnlyList<NodeFailure> Failures)
+{
+    /// <summary>The failed nodes and why, for logs and error messages.</summary>
+    public string DescribeFailures() => string.Join("; ", Failures.Select(f => f.ToString()));
+}
 
 /// <summary>The answers of one record read: each answering node's value (null when absent) and the nodes that failed.</summary>
 internal sealed record RecordRead(IReadOnlyList<string?> Values, IReadOnlyList<NodeFailure> Failures)
@@ -76,6 +80,25 @@ internal sealed class QuorumRecords
         RedisKey[] keys = [lease.Key, KeyFor(handle.Resource, $"tick:{job}:{tickMs}"), KeyFor(handle.Resource, $"last:{job}")];
         RedisValue[] args = [lease.LockId, value, TimeUnits.ToRedisMilliseconds(markerRetention), tickMs, TimeUnits.ToRedisMilliseconds(lastRetention)];
         return WriteAsync(LockScript.TickClaim, keys, args, value, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> up to three times while too few nodes answered (a dropped node is often back
+    /// within a heartbeat), with short growing pauses; any other outcome is returned at once.
+    /// </summary>
+    public async Task<RecordWrite> RetryWhileUnavailableAsync(Func<CancellationToken, Task<RecordWrite>> write, CancellationToken cancellationToken)
+    {
+        const int attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await write(cancellationToken).ConfigureAwait(false);
+            if (result.Outcome != RecordWriteOutcome.Unavailable || attempt == attempts)
+            {
+                return result;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _redlock.Time, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The highest tick of <paramref name="job"/> claimed on any answering node; null when none answered with one.</summary>

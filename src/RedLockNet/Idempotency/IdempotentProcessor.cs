@@ -13,7 +13,6 @@ namespace RedLockNet.Idempotency;
 public sealed class IdempotentProcessor
 {
     private const string RecordName = "done";
-    private const int RecordAttempts = 3;
 
     private readonly RedLockFactory _locks;
     private readonly IdempotencyOptions _options;
@@ -137,19 +136,12 @@ public sealed class IdempotentProcessor
         }
 
         var value = record.Format();
-        RecordWrite? write = null;
-        for (var attempt = 1; attempt <= RecordAttempts; attempt++)
-        {
-            write = await _locks.Records.PutAsync(handle, RecordName, value, retention, writeOnce: true, CancellationToken.None, fenced: true).ConfigureAwait(false);
-            if (write.Outcome != RecordWriteOutcome.Unavailable)
-            {
-                break;
-            }
+        var records = _locks.Records;
+        var write = await records.RetryWhileUnavailableAsync(
+            ct => records.PutAsync(handle, RecordName, value, retention, writeOnce: true, ct, fenced: true),
+            CancellationToken.None).ConfigureAwait(false);
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _locks.Options.TimeProvider, CancellationToken.None).ConfigureAwait(false);
-        }
-
-        switch (write!.Outcome)
+        switch (write.Outcome)
         {
             case RecordWriteOutcome.Written:
                 return;
@@ -158,7 +150,7 @@ public sealed class IdempotentProcessor
             case RecordWriteOutcome.NotHolder:
                 throw new IdempotencyRecordException(key, "the processing lock or its fencing token was no longer ours on a majority");
             default:
-                throw new IdempotencyRecordException(key, $"{write.Written} node(s) confirmed; failed: {string.Join("; ", write.Failures.Select(f => f.ToString()))}");
+                throw new IdempotencyRecordException(key, $"{write.Written} node(s) confirmed; failed: {write.DescribeFailures()}");
         }
     }
 

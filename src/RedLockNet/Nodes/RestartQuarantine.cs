@@ -56,19 +56,7 @@ internal sealed class RestartQuarantine
         {
             lock (_gate)
             {
-                if (_until == 0)
-                {
-                    return TimeSpan.Zero;
-                }
-
-                var now = _time.GetTimestamp();
-                if (now >= _until)
-                {
-                    _until = 0;
-                    return TimeSpan.Zero;
-                }
-
-                return _time.GetElapsedTime(now, _until);
+                return RemainingLocked();
             }
         }
     }
@@ -124,6 +112,7 @@ internal sealed class RestartQuarantine
         }
     }
 
+    /// <summary>Time left before <see cref="_until"/>; a quarantine that has run out is cleared.</summary>
     private TimeSpan RemainingLocked()
     {
         if (_until == 0)
@@ -132,6 +121,12 @@ internal sealed class RestartQuarantine
         }
 
         var now = _time.GetTimestamp();
-        return now >= _until ? TimeSpan.Zero : _time.GetElapsedTime(now, _until);
+        if (now >= _until)
+        {
+            _until = 0;
+            return TimeSpan.Zero;
+        }
+
+        return _time.GetElapsedTime(now, _until);
     }
 }
