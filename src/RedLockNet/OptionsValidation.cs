@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 

@@ -2,10 +2,9 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
-using RedLockNet.Algorithm;
-using RedLockNet.Coordination;
+using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
-using RedLockNet.Leases;
+using RedLockNet.Engine.Leases;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 

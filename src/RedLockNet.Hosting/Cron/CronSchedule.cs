@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Polly;
-using RedLockNet.Coordination;
+using RedLockNet.Engine;
 using RedLockNet.Hosting.Diagnostics;
 using RedLockNet.Hosting.Election;
 

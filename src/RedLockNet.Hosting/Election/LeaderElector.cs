@@ -2,8 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using RedLockNet.Algorithm;
-using RedLockNet.Coordination;
+using RedLockNet.Engine;
 using RedLockNet.Hosting.Diagnostics;
 
 namespace RedLockNet.Hosting.Election;

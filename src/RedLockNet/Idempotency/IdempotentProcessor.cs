@@ -1,4 +1,4 @@
-using RedLockNet.Coordination;
+using RedLockNet.Engine;
 
 namespace RedLockNet.Idempotency;
 

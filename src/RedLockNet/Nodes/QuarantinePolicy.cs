@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 
 namespace RedLockNet.Nodes;
 

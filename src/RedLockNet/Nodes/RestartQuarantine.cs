@@ -1,4 +1,5 @@
-using RedLockNet.Algorithm;
+using RedLockNet.Timing;
+using RedLockNet.Engine;
 
 namespace RedLockNet.Nodes;
 

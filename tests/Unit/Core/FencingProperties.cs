@@ -1,3 +1,4 @@
+using RedLockNet.Engine.Leases;
 using FsCheck.Xunit;
 using Microsoft.Extensions.Time.Testing;
 using RedLockNet.Tests.Unit.Sim;

@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 
 namespace RedLockNet.Tests.Unit.Core;
 

@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Microsoft.Extensions.Time.Testing;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 using RedLockNet.Tests.Unit.Sim;
 
 namespace RedLockNet.Tests.Unit.Core;

@@ -1,4 +1,4 @@
-using RedLockNet.Coordination;
+using RedLockNet.Engine;
 using RedLockNet.Tests.Unit.Integration;
 using RedLockNet.Tests.Unit.Sim;
 

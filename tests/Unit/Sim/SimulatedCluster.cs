@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 
 namespace RedLockNet.Tests.Unit.Sim;
 

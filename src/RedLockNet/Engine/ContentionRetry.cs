@@ -1,7 +1,7 @@
 using Polly;
 using Polly.Retry;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>
 /// The default wait between attempts at a busy lock: a Polly retry with full-jitter exponential delays,

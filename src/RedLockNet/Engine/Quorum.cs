@@ -1,4 +1,4 @@
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>
 /// Counts the votes of one fan-out. Decided as soon as a majority granted, or as soon as the

@@ -1,8 +1,10 @@
-using RedLockNet.Algorithm;
+using RedLockNet.Engine.Leases;
+using RedLockNet.Timing;
+using RedLockNet.Engine;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
-namespace RedLockNet.Coordination;
+namespace RedLockNet.Engine;
 
 /// <summary>How a write of a record next to a lock went on the node set.</summary>
 internal enum RecordWriteOutcome

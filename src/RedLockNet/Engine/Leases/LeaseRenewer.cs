@@ -1,8 +1,9 @@
+using RedLockNet.Timing;
 using Microsoft.Extensions.Logging;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
 
-namespace RedLockNet.Leases;
+namespace RedLockNet.Engine.Leases;
 
 /// <summary>
 /// Renews every auto-renewed lease of one factory from a single async loop: leases due within a short window

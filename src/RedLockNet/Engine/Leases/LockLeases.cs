@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
 
-namespace RedLockNet.Leases;
+namespace RedLockNet.Engine.Leases;
 
 /// <summary>Turns granted locks into handles with leases, and ends leases: renewal on or off, loss reporting, release.</summary>
 internal sealed class LockLeases : IAsyncDisposable

@@ -1,7 +1,8 @@
+using RedLockNet.Timing;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>One lock to extend: its key, its id, and the new time to live.</summary>
 internal readonly record struct ExtendItem(RedisKey Key, string LockId, TimeSpan Ttl);

@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>
 /// Key layout: <c>{prefix}{{resource}}</c>. The braces make the resource a Redis Cluster hash tag, so every key

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>Lock ids: 128 bits from the operating system's CSPRNG, as 32 lowercase hex digits.</summary>
 internal static class LockIds

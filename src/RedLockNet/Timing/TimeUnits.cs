@@ -1,4 +1,5 @@
-namespace RedLockNet.Algorithm;
+using RedLockNet.Timing;
+namespace RedLockNet.Timing;
 
 /// <summary>The two conversions every timing decision needs: spans to monotonic timestamp ticks, and to Redis milliseconds.</summary>
 internal static class TimeUnits

@@ -1,4 +1,4 @@
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>
 /// The validity arithmetic of the Redlock spec for one expiry (and the lost token's safety margin):

@@ -1,7 +1,8 @@
-using RedLockNet.Algorithm;
+using RedLockNet.Timing;
+using RedLockNet.Engine;
 using StackExchange.Redis;
 
-namespace RedLockNet.Leases;
+namespace RedLockNet.Engine.Leases;
 
 /// <summary>
 /// The state of one held lock: its validity deadline on the monotonic clock, its status, and the token that

@@ -1,9 +1,10 @@
+using RedLockNet.Timing;
 using Microsoft.Extensions.Logging;
 using RedLockNet.Diagnostics;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>
 /// The Redlock protocol over one node set: one quorum attempt at a lock, and compare-and-delete release.

@@ -1,7 +1,8 @@
+using RedLockNet.Timing;
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>
 /// Fencing tokens from the quorum. Each granting node bumps its counter for the resource to

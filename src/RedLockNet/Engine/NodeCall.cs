@@ -1,7 +1,7 @@
 using RedLockNet.Nodes;
 using StackExchange.Redis;
 
-namespace RedLockNet.Algorithm;
+namespace RedLockNet.Engine;
 
 /// <summary>The answer of one node to one script, or why there was none.</summary>
 internal readonly record struct NodeReply(int NodeIndex, RedisResult? Result, NodeFailure? Failure)

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
-using RedLockNet.Algorithm;
+using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
-using RedLockNet.Leases;
+using RedLockNet.Engine.Leases;
 
-namespace RedLockNet;
+namespace RedLockNet.Engine.Leases;
 
 /// <summary>A lock held on a majority of nodes: the public face of a <see cref="Lease"/>.</summary>
 internal sealed class RedLockHandle : ILockHandle
