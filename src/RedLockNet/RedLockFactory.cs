@@ -21,6 +21,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     private readonly LockLeases _leases;
     private readonly ResiliencePipeline<AcquireAttempt> _retry;
     private readonly QuarantinePolicy _quarantine;
+    private readonly LockRecordStore _records;
     private int _disposed;
 
     private RedLockFactory(NodeSet nodes, RedLockOptions options)
@@ -30,7 +31,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         _redlock = new Redlock(nodes, options, logger);
         _leases = new LockLeases(_redlock, options);
         _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
-        Records = new QuorumRecords(_redlock);
+        _records = new LockRecordStore(_redlock);
         _quarantine = new QuarantinePolicy(options, logger);
         if (nodes.Count % 2 == 0)
         {
@@ -57,9 +58,9 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var snapshot = options.Clone();
-        OptionsValidation.Validate(snapshot);
-        var configs = OptionsValidation.ParseNodes(snapshot);
-        await OptionsValidation.EnsureDistinctEndpointsAsync([.. configs.Select(c => c.EndPoints[0])], "options.Nodes", cancellationToken).ConfigureAwait(false);
+        snapshot.Validate();
+        var configs = NodeConnector.ParseNodes(snapshot);
+        await NodeEndpoints.EnsureDistinctEndpointsAsync([.. configs.Select(c => c.EndPoints[0])], "options.Nodes", cancellationToken).ConfigureAwait(false);
         var nodes = new NodeSet(await NodeConnector.ConnectAsync(configs, cancellationToken).ConfigureAwait(false));
         return await CreateCheckedAsync(nodes, snapshot, cancellationToken).ConfigureAwait(false);
     }
@@ -73,7 +74,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(multiplexers);
         var snapshot = (options ?? new RedLockOptions()).Clone();
-        OptionsValidation.Validate(snapshot);
+        snapshot.Validate();
         var list = multiplexers.ToList();
         if (list.Count == 0)
         {
@@ -93,7 +94,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
             throw new ArgumentException("The same multiplexer is listed twice; every node must be a different, independent server.", nameof(multiplexers));
         }
 
-        await OptionsValidation.EnsureDistinctEndpointsAsync([.. list.SelectMany(m => m.GetEndPoints().Take(1))], nameof(multiplexers), cancellationToken).ConfigureAwait(false);
+        await NodeEndpoints.EnsureDistinctEndpointsAsync([.. list.SelectMany(m => m.GetEndPoints().Take(1))], nameof(multiplexers), cancellationToken).ConfigureAwait(false);
         var nodes = new NodeSet([.. list.Select(m => new RedisLockNode(m, owned: false))]);
         return await CreateCheckedAsync(nodes, snapshot, cancellationToken).ConfigureAwait(false);
     }
@@ -102,7 +103,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     internal static RedLockFactory CreateForNodes(IReadOnlyList<ILockNode> nodes, RedLockOptions options)
     {
         var snapshot = options.Clone();
-        OptionsValidation.Validate(snapshot);
+        snapshot.Validate();
         return new RedLockFactory(new NodeSet(nodes), snapshot);
     }
 
@@ -135,7 +136,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     /// <inheritdoc />
     public async Task<ILockHandle> AcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
     {
-        var wait = OptionsValidation.ValidateWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
+        var wait = LockRequest.CheckWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
         var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
         return attempt.Grant is { } grant ? _leases.Open(grant, request) : throw Failure(resource, attempt, wait);
     }
@@ -143,7 +144,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     /// <inheritdoc />
     public async Task<ILockHandle?> TryAcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
     {
-        var wait = OptionsValidation.ValidateWait(request?.WaitTimeout ?? TimeSpan.Zero, "request.WaitTimeout");
+        var wait = LockRequest.CheckWait(request?.WaitTimeout ?? TimeSpan.Zero, "request.WaitTimeout");
         var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
         return attempt.Outcome switch
         {
@@ -166,8 +167,21 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         }
     }
 
-    /// <summary>Records kept next to locks (leader records, tick claims), for the coordination layer.</summary>
-    internal QuorumRecords Records { get; }
+    /// <summary>Records kept next to locks (leader records, completion records, claimed ticks), for coordination built on locks.</summary>
+    public ILockRecords Records => _records;
+
+    /// <summary>The clock every timing decision of this factory uses (<see cref="RedLockOptions.TimeProvider"/>).</summary>
+    public TimeProvider TimeProvider => _options.TimeProvider;
+
+    /// <summary>Where this factory logs (<see cref="RedLockOptions.LoggerFactory"/>; a null logger factory when none was set).</summary>
+    public ILoggerFactory LoggerFactory => _options.LoggerFactory ?? NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// The validity arithmetic of locks with <paramref name="expiry"/> under this factory's options (drift, minimum
+    /// validity, lost-token margin).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The expiry is not usable with these options; names <paramref name="paramName"/>.</exception>
+    public LockTiming TimingFor(TimeSpan expiry, string paramName = "expiry") => LockTiming.Checked(expiry, _options, paramName);
 
     /// <summary>The validated options snapshot this factory runs with.</summary>
     internal RedLockOptions Options => _options;
@@ -177,11 +191,11 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 
     private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
     {
-        OptionsValidation.ValidateResource(resource);
-        var ttl = OptionsValidation.ValidateExpiry(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry");
+        LockResources.Validate(resource);
+        var ttl = LockTiming.Checked(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry").Expiry;
         if (request?.MaxHoldTime is { } cap)
         {
-            OptionsValidation.ValidateHoldTime(cap, "request.MaxHoldTime");
+            LockRequest.CheckHoldTime(cap, "request.MaxHoldTime");
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -192,7 +206,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
         using var activity = RedLockTelemetry.Source.StartActivity("redlock.acquire", ActivityKind.Client);
-        activity?.SetTag("redlock.resource", resource);
+        activity?.SetTag(RedLockTags.Resource, resource);
         AcquireAttempt? result = null;
         try
         {
@@ -204,7 +218,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         finally
         {
             var tag = result is null ? "canceled" : RedLockTelemetry.OutcomeTag(result.Outcome);
-            activity?.SetTag("redlock.outcome", tag);
+            activity?.SetTag(RedLockTags.Outcome, tag);
             RedLockTelemetry.RecordAcquire(time.GetElapsedTime(started), tag);
         }
     }

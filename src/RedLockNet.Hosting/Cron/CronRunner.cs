@@ -55,7 +55,7 @@ public sealed class CronRunner
         _userStarted = election.OnStartedLeading;
         election.OnStartedLeading = LeadAsync;
         Elector = new LeaderElector(locks, election);
-        Logger = (election.LoggerFactory ?? locks.Options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet.Hosting.CronRunner");
+        Logger = (election.LoggerFactory ?? locks.LoggerFactory).CreateLogger("RedLockNet.Hosting.CronRunner");
     }
 
     /// <summary>
@@ -74,7 +74,7 @@ public sealed class CronRunner
 
     internal ILogger Logger { get; }
 
-    internal TimeProvider Time => _locks.Options.TimeProvider;
+    internal TimeProvider Time => _locks.TimeProvider;
 
     /// <summary>
     /// Campaigns and, while leading, runs the jobs, until <paramref name="cancellationToken"/> fires; then running

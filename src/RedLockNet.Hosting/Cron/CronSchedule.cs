@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Polly;
-using RedLockNet.Engine;
 using RedLockNet.Hosting.Diagnostics;
 using RedLockNet.Hosting.Election;
 
@@ -41,6 +40,9 @@ internal sealed class CronSchedule
         _time = runner.Time;
     }
 
+    /// <summary>The record that keeps the job's highest claimed tick (ms since the epoch).</summary>
+    private string HighWaterName => "last:" + _job.Name;
+
     private string ClaimValue => _term.Epoch.ToString(CultureInfo.InvariantCulture) + "|" + _term.Identity;
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -73,8 +75,17 @@ internal sealed class CronSchedule
     /// </summary>
     private async Task<DateTimeOffset> CatchUpAsync(CancellationToken cancellationToken)
     {
-        var (last, fromMajority) = await _runner.Locks.Records.ReadLastTickAsync(_term.Group, _job.Name, cancellationToken).ConfigureAwait(false);
-        if (!fromMajority)
+        var read = await _runner.Locks.Records.ReadAsync(_term.Group, HighWaterName, cancellationToken).ConfigureAwait(false);
+        long? last = null;
+        foreach (var value in read.Values)
+        {
+            if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var claimed) && (last is null || claimed > last))
+            {
+                last = claimed;
+            }
+        }
+
+        if (!read.FromMajority)
         {
             // too few answers to know which ticks were missed: fail, and the runner retries the schedule shortly
             throw new QuorumUnavailableException(_term.Group, $"read the last claimed tick of job '{_job.Name}' for", _runner.Locks.NodeCount, _runner.Locks.Majority, []);
@@ -132,7 +143,7 @@ internal sealed class CronSchedule
     /// <summary>Claims the tick on a majority; when the claim is ours, hands it to the worker (or skips an overlap).</summary>
     private async Task FireAsync(DateTimeOffset tick, bool isCatchUp, CancellationToken cancellationToken)
     {
-        RecordWrite? claim = null;
+        LockRecordWrite? claim = null;
         try
         {
             claim = await ClaimAsync(tick, cancellationToken).ConfigureAwait(false);
@@ -145,7 +156,7 @@ internal sealed class CronSchedule
 
         switch (claim.Outcome)
         {
-            case RecordWriteOutcome.Written:
+            case LockRecordWriteOutcome.Written:
                 // missed ticks caught up by a new leader are a backlog, not an overlap: they run in order, and a tick
                 // that falls due while that backlog is still running waits behind it instead of being skipped
                 if (isCatchUp)
@@ -162,29 +173,33 @@ internal sealed class CronSchedule
 
                 _queue.Writer.TryWrite((tick, isCatchUp));
                 return;
-            case RecordWriteOutcome.TakenByOther:
+            case LockRecordWriteOutcome.TakenByOther:
                 _runner.Report(_job, tick, CronTickOutcome.ClaimedElsewhere, _term, isCatchUp, "claimed by epoch|replica " + claim.OtherValue);
                 return;
-            case RecordWriteOutcome.NotHolder:
+            case LockRecordWriteOutcome.NotHolder:
                 _runner.Report(_job, tick, CronTickOutcome.MissedLeadershipLost, _term, isCatchUp, "the leader lock is no longer ours on a majority");
                 return;
             default:
                 _runner.Report(_job, tick, CronTickOutcome.MissedQuorumUnavailable, _term, isCatchUp,
-                    $"claimed on {claim.Written} node(s); failed: {claim.DescribeFailures()}");
+                    $"claimed on {claim.Confirmed} node(s); failed: {claim.DescribeFailures()}");
                 return;
         }
     }
 
-    private async Task<RecordWrite> ClaimAsync(DateTimeOffset tick, CancellationToken cancellationToken)
+    private async Task<LockRecordWrite> ClaimAsync(DateTimeOffset tick, CancellationToken cancellationToken)
     {
         var grace = _runner.GraceFor(_job);
         var lease = _runner.LeaseDuration;
         var markerRetention = grace + lease + lease + TimeSpan.FromMinutes(1);
         var lastRetention = TimeSpan.FromDays(1) > markerRetention + grace ? TimeSpan.FromDays(1) : markerRetention + grace;
-        var records = _runner.Locks.Records;
-        return await records.RetryWhileUnavailableAsync(
-            ct => records.ClaimTickAsync(_term.Lock, _job.Name, tick.ToUnixTimeMilliseconds(), ClaimValue, markerRetention, lastRetention, ct),
-            cancellationToken).ConfigureAwait(false);
+        var tickMs = tick.ToUnixTimeMilliseconds();
+        var claim = new LockRecordClaim($"tick:{_job.Name}:{tickMs}", ClaimValue, tickMs, HighWaterName)
+        {
+            Retention = markerRetention,
+            HighWaterRetention = lastRetention,
+            MaxAttempts = 3,
+        };
+        return await _runner.Locks.Records.ClaimAsync(_term.Lock, claim, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs claimed ticks one at a time, in order.</summary>

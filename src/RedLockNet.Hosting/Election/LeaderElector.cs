@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using RedLockNet.Engine;
 using RedLockNet.Hosting.Diagnostics;
 
 namespace RedLockNet.Hosting.Election;
@@ -34,10 +33,10 @@ public sealed class LeaderElector
         ArgumentNullException.ThrowIfNull(options);
         _locks = locks;
         _options = options.Clone();
-        Validate(_options, locks.Options);
+        Validate(_options, locks);
         Identity = _options.Identity ?? DefaultIdentity();
-        _time = locks.Options.TimeProvider;
-        _logger = (_options.LoggerFactory ?? locks.Options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet.Hosting.LeaderElector");
+        _time = locks.TimeProvider;
+        _logger = (_options.LoggerFactory ?? locks.LoggerFactory).CreateLogger("RedLockNet.Hosting.LeaderElector");
     }
 
     /// <summary>This replica's identity.</summary>
@@ -231,7 +230,7 @@ public sealed class LeaderElector
         try
         {
             var value = epoch.ToString(CultureInfo.InvariantCulture) + "|" + Identity;
-            await _locks.Records.PutAsync(handle, RecordName, value, _options.LeaseDuration, writeOnce: false, cancellationToken).ConfigureAwait(false);
+            await _locks.Records.WriteAsync(handle, RecordName, value, new LockRecordWriteOptions { Retention = _options.LeaseDuration }, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -242,7 +241,7 @@ public sealed class LeaderElector
     /// <summary>A standby reads the leader record (the newest epoch among the answers) and reports a change.</summary>
     private async Task ObserveAsync(CancellationToken cancellationToken)
     {
-        RecordRead read;
+        LockRecordRead read;
         try
         {
             read = await _locks.Records.ReadAsync(_options.Group, RecordName, cancellationToken).ConfigureAwait(false);
@@ -336,9 +335,9 @@ public sealed class LeaderElector
         }
     }
 
-    internal static void Validate(LeaderElectionOptions options, RedLockOptions lockOptions)
+    internal static void Validate(LeaderElectionOptions options, RedLockFactory locks)
     {
-        OptionsValidation.ValidateResource(options.Group, "options.Group");
+        LockResources.Validate(options.Group, "options.Group");
         if (options.Identity is { } identity && (string.IsNullOrWhiteSpace(identity) || identity.Length > 256))
         {
             throw new ArgumentException("The identity must be 1 to 256 characters and not only white space.", "options.Identity");
@@ -361,8 +360,7 @@ public sealed class LeaderElector
                 $"The lease duration must be longer than the renew deadline ({options.RenewDeadline.TotalMilliseconds:0} ms).");
         }
 
-        OptionsValidation.ValidateExpiry(options.LeaseDuration, lockOptions, "options.LeaseDuration");
-        var drift = LockValidity.DriftFor(options.LeaseDuration, lockOptions);
+        var drift = locks.TimingFor(options.LeaseDuration, "options.LeaseDuration").Drift;
         if (options.RenewDeadline >= options.LeaseDuration - drift)
         {
             throw new ArgumentOutOfRangeException("options.RenewDeadline", options.RenewDeadline,

@@ -18,4 +18,24 @@ public sealed record LockRequest
 
     /// <summary>Cap on how long renewal keeps the lock alive; default <see cref="RedLockOptions.MaxHoldTime"/>.</summary>
     public TimeSpan? MaxHoldTime { get; init; }
+
+    internal static TimeSpan CheckHoldTime(TimeSpan cap, string paramName)
+    {
+        if (cap < LockTiming.ShortestExpiry)
+        {
+            throw new ArgumentOutOfRangeException(paramName, cap, $"The hold-time cap must be at least {LockTiming.ShortestExpiry.TotalMilliseconds:0} ms.");
+        }
+
+        return cap;
+    }
+
+    internal static TimeSpan CheckWait(TimeSpan wait, string paramName)
+    {
+        if (wait < TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(paramName, wait, "The wait timeout must be zero or positive, or Timeout.InfiniteTimeSpan.");
+        }
+
+        return wait;
+    }
 }

@@ -126,10 +126,91 @@ public sealed class RedLockOptions
     /// </summary>
     public TimeSpan? RestartQuarantinePeriod { get; set; }
 
+    /// <summary>Checks every option; each error names the option (<c>options.X</c>) and the rule.</summary>
+    internal void Validate()
+    {
+                if (KeyPrefix is null)
+        {
+            throw new ArgumentNullException("options.KeyPrefix", "KeyPrefix must not be null (use \"\" for no prefix).");
+        }
+
+        if (double.IsNaN(DriftFactor) || DriftFactor < 0 || DriftFactor >= 0.5)
+        {
+            throw new ArgumentOutOfRangeException("options.DriftFactor", DriftFactor, "DriftFactor must be at least 0 and below 0.5.");
+        }
+
+        RequireNonNegative(DriftConstant, "options.DriftConstant");
+        if (MinValidity is { } minValidity)
+        {
+            RequireNonNegative(minValidity, "options.MinValidity");
+        }
+
+        RequirePositive(NodeTimeout, "options.NodeTimeout");
+        RequirePositive(ConnectTimeout, "options.ConnectTimeout");
+        RequirePositive(MinRetryDelay, "options.MinRetryDelay");
+        if (MaxRetryDelay < MinRetryDelay)
+        {
+            throw new ArgumentOutOfRangeException("options.MaxRetryDelay", MaxRetryDelay, "MaxRetryDelay must not be shorter than MinRetryDelay.");
+        }
+
+        if (LostTokenSafetyMargin is { } margin)
+        {
+            RequireNonNegative(margin, "options.LostTokenSafetyMargin");
+        }
+
+        if (MaxHoldTime is { } cap)
+        {
+            LockRequest.CheckHoldTime(cap, "options.MaxHoldTime");
+        }
+
+        if (FenceRetention < TimeSpan.FromSeconds(1) || FenceRetention.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException("options.FenceRetention", FenceRetention, "FenceRetention must be between 1 second and about 24.8 days.");
+        }
+
+        if (!Enum.IsDefined(RestartQuarantine))
+        {
+            throw new ArgumentOutOfRangeException("options.RestartQuarantine", RestartQuarantine, "RestartQuarantine must be WhenNotPersistent, Always or Off.");
+        }
+
+        if (RestartQuarantinePeriod is { } period && (period <= TimeSpan.Zero || period > TimeSpan.FromDays(1)))
+        {
+            throw new ArgumentOutOfRangeException("options.RestartQuarantinePeriod", period, "RestartQuarantinePeriod must be positive and at most a day.");
+        }
+
+        if (RenewalBatchSize is < 1 or > 10_000)
+        {
+            throw new ArgumentOutOfRangeException("options.RenewalBatchSize", RenewalBatchSize, "RenewalBatchSize must be between 1 and 10000.");
+        }
+
+        LockRequest.CheckWait(WaitTimeout, "options.WaitTimeout");
+        LockTiming.Checked(DefaultExpiry, this, "options.DefaultExpiry");
+        if (TimeProvider is null)
+        {
+            throw new ArgumentNullException("options.TimeProvider", "TimeProvider must not be null.");
+        }
+    }
+
     internal RedLockOptions Clone()
     {
         var copy = (RedLockOptions)MemberwiseClone();
         copy._nodes = [.. _nodes];
         return copy;
+    }
+
+    private static void RequirePositive(TimeSpan value, string paramName)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(paramName, value, "Must be positive.");
+        }
+    }
+
+    private static void RequireNonNegative(TimeSpan value, string paramName)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(paramName, value, "Must not be negative.");
+        }
     }
 }

@@ -4,16 +4,24 @@ using System.Diagnostics.Metrics;
 namespace RedLockNet.Diagnostics;
 
 /// <summary>
-/// Metrics (meter <c>RedLockNet</c>) and traces (activity source <c>RedLockNet</c>) for OpenTelemetry or dotnet-counters.
+/// The one meter and the one activity source of RedLockNet and the libraries built on it (RedLockNet.Hosting adds its
+/// instruments to the same meter), for OpenTelemetry or dotnet-counters. Tag names are in <see cref="RedLockTags"/>.
 /// </summary>
 public static class RedLockTelemetry
 {
     /// <summary>Name of the meter and of the activity source.</summary>
     public const string Name = "RedLockNet";
 
-    internal static readonly ActivitySource Source = new(Name);
+    /// <summary>Version of the meter and of the activity source: the names and tags they publish follow it.</summary>
+    public const string Version = "1.0";
 
-    private static readonly Meter Meter = new(Name);
+    /// <summary>The activity source (spans <c>redlock.acquire</c>, ...).</summary>
+    public static ActivitySource ActivitySource { get; } = new(Name, Version);
+
+    /// <summary>The meter every RedLockNet instrument is created on. Libraries built on RedLockNet add theirs here.</summary>
+    public static Meter Meter { get; } = new(Name, Version);
+
+    internal static ActivitySource Source => ActivitySource;
 
     private static readonly Counter<long> Attempts = Meter.CreateCounter<long>(
         "redlock.acquire.attempts", unit: "{attempt}", description: "Quorum attempts at a lock, by outcome.");
@@ -43,7 +51,7 @@ public static class RedLockTelemetry
         "redlock.fencing.settlements", unit: "{lock}", description: "Fencing tokens settled, by rounds needed (1: the granting majority agreed; 2: laggards were raised).");
 
     internal static void RecordFencing(bool raised) =>
-        FencingRounds.Add(1, new KeyValuePair<string, object?>("rounds", raised ? 2 : 1));
+        FencingRounds.Add(1, new KeyValuePair<string, object?>(RedLockTags.FencingRounds, raised ? 2 : 1));
 
     internal static void RecordQuarantine() => Quarantines.Add(1);
 
@@ -58,13 +66,13 @@ public static class RedLockTelemetry
     }
 
     internal static void RecordLost(LockLostReason reason) =>
-        LocksLost.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        LocksLost.Add(1, new KeyValuePair<string, object?>(RedLockTags.Reason, reason.ToString()));
 
     internal static void RecordAttempt(AcquireOutcome outcome) =>
-        Attempts.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+        Attempts.Add(1, new KeyValuePair<string, object?>(RedLockTags.Outcome, OutcomeTag(outcome)));
 
     internal static void RecordAcquire(TimeSpan elapsed, string result) =>
-        AcquireDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("result", result));
+        AcquireDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(RedLockTags.Outcome, result));
 
     internal static void RecordReleaseIncomplete() => ReleaseIncomplete.Add(1);
 
@@ -74,4 +82,29 @@ public static class RedLockTelemetry
         AcquireOutcome.Contended => "contended",
         _ => "quorum_unavailable",
     };
+}
+
+/// <summary>Tag (attribute) names on RedLockNet's metrics and spans, in OpenTelemetry's dotted lower-case style.</summary>
+public static class RedLockTags
+{
+    /// <summary>What an operation came to (<c>acquired</c>, <c>contended</c>, <c>quorum_unavailable</c>, <c>canceled</c>, a tick outcome, ...).</summary>
+    public const string Outcome = "redlock.outcome";
+
+    /// <summary>Why a lock was lost.</summary>
+    public const string Reason = "redlock.reason";
+
+    /// <summary>The locked resource (spans only: unbounded cardinality).</summary>
+    public const string Resource = "redlock.resource";
+
+    /// <summary>Rounds a fencing token took to settle (1 or 2).</summary>
+    public const string FencingRounds = "redlock.fencing.rounds";
+
+    /// <summary>The leader election group.</summary>
+    public const string Group = "redlock.group";
+
+    /// <summary>A leadership term's event (<c>started</c>, or why it ended).</summary>
+    public const string Event = "redlock.event";
+
+    /// <summary>A cron job's name.</summary>
+    public const string Job = "redlock.job";
 }

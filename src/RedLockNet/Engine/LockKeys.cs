@@ -8,8 +8,6 @@ namespace RedLockNet.Engine;
 /// </summary>
 internal static class LockKeys
 {
-    public const int MaxResourceLength = 1024;
-
     public static RedisKey For(string prefix, string resource) => (RedisKey)string.Concat(prefix, "{", resource, "}");
 
     /// <summary>The resource's fencing counter: the lock key plus <c>:fence</c>, so the same hash tag and slot.</summary>

@@ -38,14 +38,14 @@ internal sealed class Redlock
     /// </summary>
     public async Task<AcquireAttempt> AcquireOnceAsync(string resource, RedisKey key, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var validity = LockValidity.For(ttl, _options);
+        var validity = LockTiming.For(ttl, _options);
         var lockId = LockIds.New();
         var fencing = _options.Fencing;
         var fenceKey = LockKeys.FenceFor(key);
         RedisKey[] keys = fencing ? [key, fenceKey] : [key];
         RedisValue[] args = fencing ? Fencing.AcquireArgs(lockId, ttl, _options) : [lockId, TimeUnits.ToRedisMilliseconds(ttl)];
         var script = fencing ? LockScript.AcquireFenced : LockScript.Acquire;
-        var timeout = validity.Budget < _options.NodeTimeout ? validity.Budget : _options.NodeTimeout;
+        var timeout = validity.AcquireBudget < _options.NodeTimeout ? validity.AcquireBudget : _options.NodeTimeout;
         var count = Nodes.Count;
         var calls = new Task<RedisResult>[count];
         var replies = new Task<NodeReply>[count];
@@ -126,14 +126,14 @@ internal sealed class Redlock
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
-                    Log.Acquired(_logger, resource, LockIds.Prefix(lockId), elapsed.TotalMilliseconds, validity.After(elapsed).TotalMilliseconds);
+                    Log.Acquired(_logger, resource, LockIds.Prefix(lockId), elapsed.TotalMilliseconds, validity.ValidityAfter(elapsed).TotalMilliseconds);
                 }
 
                 return new AcquireAttempt(AcquireOutcome.Acquired, elapsed, (IReadOnlyList<NodeFailure>?)failures ?? [], null, grant);
             }
 
             outcome = AcquireOutcome.QuorumUnavailable;
-            detail = $"the majority answered after {NodeConnector.Describe(elapsed)}, leaving {NodeConnector.Describe(validity.After(elapsed))} of validity, less than the minimum {NodeConnector.Describe(validity.Minimum)}";
+            detail = $"the majority answered after {NodeConnector.Describe(elapsed)}, leaving {NodeConnector.Describe(validity.ValidityAfter(elapsed))} of validity, less than the minimum {NodeConnector.Describe(validity.MinValidity)}";
         }
 
         Abandon(key, lockId, calls, refused);

@@ -1,4 +1,4 @@
-using RedLockNet.Engine;
+using RedLockNet.Timing;
 
 namespace RedLockNet.Idempotency;
 
@@ -63,7 +63,7 @@ public sealed class IdempotentProcessor
         Check(retention, inProgress, wait, expiry, "request");
         cancellationToken.ThrowIfCancellationRequested();
 
-        var time = _locks.Options.TimeProvider;
+        var time = _locks.TimeProvider;
         var started = time.GetTimestamp();
         while (true)
         {
@@ -82,7 +82,7 @@ public sealed class IdempotentProcessor
                 }
 
                 // the first delivery is running: look again soon (its record ends the wait without taking the lock)
-                var nap = TimeSpan.FromMilliseconds(Random.Shared.Next(20, 120));
+                var nap = Backoff.Between(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(120));
                 await Task.Delay(nap < wait - waited ? nap : wait - waited, time, cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -117,7 +117,7 @@ public sealed class IdempotentProcessor
 
         var bytes = _options.Serializer.Serialize(result);
         var stored = bytes.Length <= _options.MaxResultBytes;
-        var record = new CompletionRecord(handle.FencingToken, _locks.Options.TimeProvider.GetUtcNow(), stored, stored ? bytes : []);
+        var record = new CompletionRecord(handle.FencingToken, _locks.TimeProvider.GetUtcNow(), stored, stored ? bytes : []);
         await RecordAsync(key, handle, record, retention).ConfigureAwait(false);
         return stored
             ? new IdempotencyOutcome<T>(result, executed: true, record.FencingToken, record.CompletedAt)
@@ -136,21 +136,20 @@ public sealed class IdempotentProcessor
         }
 
         var value = record.Format();
-        var records = _locks.Records;
-        var write = await records.RetryWhileUnavailableAsync(
-            ct => records.PutAsync(handle, RecordName, value, retention, writeOnce: true, ct, fenced: true),
+        var write = await _locks.Records.WriteAsync(
+            handle, RecordName, value, new LockRecordWriteOptions { Retention = retention, WriteOnce = true, Fenced = true, MaxAttempts = 3 },
             CancellationToken.None).ConfigureAwait(false);
 
         switch (write.Outcome)
         {
-            case RecordWriteOutcome.Written:
+            case LockRecordWriteOutcome.Written:
                 return;
-            case RecordWriteOutcome.TakenByOther:
+            case LockRecordWriteOutcome.TakenByOther:
                 throw new IdempotencyRecordException(key, "another delivery recorded its completion first; the processing lock must have been lost");
-            case RecordWriteOutcome.NotHolder:
+            case LockRecordWriteOutcome.NotHolder:
                 throw new IdempotencyRecordException(key, "the processing lock or its fencing token was no longer ours on a majority");
             default:
-                throw new IdempotencyRecordException(key, $"{write.Written} node(s) confirmed; failed: {write.DescribeFailures()}");
+                throw new IdempotencyRecordException(key, $"{write.Confirmed} node(s) confirmed; failed: {write.DescribeFailures()}");
         }
     }
 
@@ -167,7 +166,7 @@ public sealed class IdempotentProcessor
             }
         }
 
-        if (newest is null && !read.FromMajority(_locks.NodeCount))
+        if (newest is null && !read.FromMajority)
         {
             throw new QuorumUnavailableException(resource, "read the completion record of", _locks.NodeCount, _locks.Majority, read.Failures);
         }
@@ -189,7 +188,7 @@ public sealed class IdempotentProcessor
         }
 
         var resource = _options.ResourcePrefix + key;
-        OptionsValidation.ValidateResource(resource, nameof(key));
+        LockResources.Validate(resource, nameof(key));
         return resource;
     }
 
@@ -210,6 +209,6 @@ public sealed class IdempotentProcessor
             throw new ArgumentOutOfRangeException(owner + ".WaitTimeout", wait, "WaitTimeout must be between 0 and 1 hour.");
         }
 
-        OptionsValidation.ValidateExpiry(expiry, _locks.Options, owner + ".LockExpiry");
+        _locks.TimingFor(expiry, owner + ".LockExpiry");
     }
 }

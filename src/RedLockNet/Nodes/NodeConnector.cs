@@ -11,6 +11,28 @@ internal static class NodeConnector
     /// <summary>SE.Redis pings each connection this often, so a dead socket is noticed within a few hundred milliseconds.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromMilliseconds(100);
 
+    public static IReadOnlyList<ConfigurationOptions> ParseNodes(RedLockOptions options)
+    {
+        if (options.Nodes.Count == 0)
+        {
+            throw new ArgumentException("At least one node is required; Redlock wants 3 or 5 independent Redis servers.", "options.Nodes");
+        }
+
+        var configs = new ConfigurationOptions[options.Nodes.Count];
+        for (var i = 0; i < configs.Length; i++)
+        {
+            var node = options.Nodes[i];
+            if (string.IsNullOrWhiteSpace(node))
+            {
+                throw new ArgumentException("Node entries must not be empty.", $"options.Nodes[{i}]");
+            }
+
+            configs[i] = ParseNode(node, i, options);
+        }
+
+        return configs;
+    }
+
     public static ConfigurationOptions ParseNode(string node, int index, RedLockOptions options)
     {
         var paramName = $"options.Nodes[{index}]";

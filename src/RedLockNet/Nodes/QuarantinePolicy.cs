@@ -36,7 +36,7 @@ internal sealed class QuarantinePolicy
             }
 
             var longest = TimeSpan.FromTicks(Volatile.Read(ref _longestExpiryTicks));
-            return longest + LockValidity.DriftFor(longest, _options);
+            return longest + LockTiming.DriftFor(longest, _options);
         }
     }
 

@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using RedLockNet.Engine;
+using RedLockNet.Timing;
 
 namespace RedLockNet.Tests.Unit.Core;
 
@@ -18,35 +18,35 @@ public class ValidityProperties
         Prop.ForAll(Inputs(), input =>
         {
             var options = new RedLockOptions { DriftFactor = input.Factor };
-            var v = LockValidity.For(input.Ttl, options);
+            var v = LockTiming.For(input.Ttl, options);
             var expectedDrift = TimeSpan.FromTicks((long)(input.Ttl.Ticks * input.Factor)) + TimeSpan.FromMilliseconds(2);
-            return v.Drift == expectedDrift && v.After(input.Elapsed) == input.Ttl - input.Elapsed - expectedDrift;
+            return v.Drift == expectedDrift && v.ValidityAfter(input.Elapsed) == input.Ttl - input.Elapsed - expectedDrift;
         });
 
     [Property(MaxTest = 2000)]
     public Property A_lock_counts_only_with_at_least_the_minimum_validity_left() =>
         Prop.ForAll(Inputs(), input =>
         {
-            var v = LockValidity.For(input.Ttl, new RedLockOptions { DriftFactor = input.Factor });
-            var left = v.After(input.Elapsed);
-            return v.IsEnoughAfter(input.Elapsed) == (left > TimeSpan.Zero && left >= v.Minimum);
+            var v = LockTiming.For(input.Ttl, new RedLockOptions { DriftFactor = input.Factor });
+            var left = v.ValidityAfter(input.Elapsed);
+            return v.IsEnoughAfter(input.Elapsed) == (left > TimeSpan.Zero && left >= v.MinValidity);
         });
 
     [Property(MaxTest = 1000)]
     public Property Budget_is_the_longest_acquisition_that_still_counts() =>
         Prop.ForAll(Inputs(), input =>
         {
-            var v = LockValidity.For(input.Ttl, new RedLockOptions { DriftFactor = input.Factor });
-            return v.Budget <= TimeSpan.Zero
-                || (v.IsEnoughAfter(v.Budget) && !v.IsEnoughAfter(v.Budget + TimeSpan.FromTicks(1)));
+            var v = LockTiming.For(input.Ttl, new RedLockOptions { DriftFactor = input.Factor });
+            return v.AcquireBudget <= TimeSpan.Zero
+                || (v.IsEnoughAfter(v.AcquireBudget) && !v.IsEnoughAfter(v.AcquireBudget + TimeSpan.FromTicks(1)));
         });
 
     [Fact]
     public void Default_minimum_is_a_tenth_of_the_expiry_and_an_option_overrides_it()
     {
-        Assert.Equal(TimeSpan.FromSeconds(3), LockValidity.For(TimeSpan.FromSeconds(30), new RedLockOptions()).Minimum);
+        Assert.Equal(TimeSpan.FromSeconds(3), LockTiming.For(TimeSpan.FromSeconds(30), new RedLockOptions()).MinValidity);
         Assert.Equal(TimeSpan.FromMilliseconds(5),
-            LockValidity.For(TimeSpan.FromSeconds(30), new RedLockOptions { MinValidity = TimeSpan.FromMilliseconds(5) }).Minimum);
+            LockTiming.For(TimeSpan.FromSeconds(30), new RedLockOptions { MinValidity = TimeSpan.FromMilliseconds(5) }).MinValidity);
     }
 
     [Property(MaxTest = 2000)]
@@ -54,7 +54,7 @@ public class ValidityProperties
     {
         var min = TimeSpan.FromMilliseconds(minMs.Get % 1000);
         var max = min + TimeSpan.FromMilliseconds(extraMs.Get % 5000);
-        var delay = ContentionRetry.FullJitter(min, max, attempt.Get, new Random(seed));
+        var delay = Backoff.FullJitter(min, max, attempt.Get, new Random(seed));
         var cap = Math.Min(max.Ticks, min.Ticks * Math.Pow(2, Math.Min(attempt.Get, 30)));
         return (delay >= min && delay.Ticks <= cap).ToProperty();
     }

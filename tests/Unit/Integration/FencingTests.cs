@@ -52,7 +52,7 @@ public sealed class FencingTests
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "rounds")
+                if (tag.Key == RedLockNet.Diagnostics.RedLockTags.FencingRounds)
                 {
                     Interlocked.Increment(ref rounds[(int)tag.Value!]);
                 }

@@ -249,7 +249,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
                 }
 
                 var ttl = lease.NextTtl(lease.Ttl);
-                if (!lease.IsActive || ttl < LockValidity.ShortestExpiry)
+                if (!lease.IsActive || ttl < LockTiming.ShortestExpiry)
                 {
                     // released, lost, or at its hold-time cap: the deadline timer has the last word
                     lease.ExtendGate.Release();

@@ -23,7 +23,7 @@ internal sealed class LockLeases : IAsyncDisposable
     {
         var autoRenew = request?.AutoRenew ?? _options.AutoRenew;
         var cap = request?.MaxHoldTime ?? _options.MaxHoldTime;
-        var validity = LockValidity.For(grant.Ttl, _options);
+        var validity = LockTiming.For(grant.Ttl, _options);
         var lease = new Lease(grant.Resource, grant.Key, grant.LockId, grant.Ttl, grant.Start, grant.ValidUntil,
             autoRenew, cap, validity.SafetyMargin, _options, OnLost)
         {

@@ -63,7 +63,7 @@ internal sealed class RedLockHandle : ILockHandle
     public async Task<bool> ExtendAsync(TimeSpan? expiry = null, CancellationToken cancellationToken = default)
     {
         var requested = expiry ?? _lease.Ttl;
-        OptionsValidation.ValidateExpiry(requested, _redlock.Options, nameof(expiry));
+        LockTiming.Checked(requested, _redlock.Options, nameof(expiry));
         cancellationToken.ThrowIfCancellationRequested();
         if (!_lease.IsActive)
         {
@@ -74,7 +74,7 @@ internal sealed class RedLockHandle : ILockHandle
         try
         {
             var ttl = _lease.NextTtl(requested);
-            if (!_lease.IsActive || ttl < LockValidity.ShortestExpiry)
+            if (!_lease.IsActive || ttl < LockTiming.ShortestExpiry)
             {
                 return false;
             }
