@@ -1,6 +1,6 @@
 using RedLockNet.Timing;
 using RedLockNet.Engine;
-using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
 using StackExchange.Redis;
 
 namespace RedLockNet;
@@ -27,7 +27,8 @@ public static class FencedWrites
         }
 
         var ttlMs = expiry is { } e ? TimeUnits.ToRedisMilliseconds(e) : 0;
-        var result = await LockScript.FencedSet.EvaluateAsync(database, [key], [value, fencingToken, ttlMs]).ConfigureAwait(false);
+        var call = new FencedSetCall(key, value, fencingToken, ttlMs).ToCall();
+        var result = await call.Script.EvaluateAsync(database, call.Keys, call.Args).ConfigureAwait(false);
         return (long)result == 1;
     }
 

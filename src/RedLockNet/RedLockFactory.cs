@@ -17,36 +17,40 @@ namespace RedLockNet;
 public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 {
     private readonly RedLockOptions _options;
-    private readonly Redlock _redlock;
+    private readonly EngineContext _engine;
     private readonly LockLeases _leases;
     private readonly ResiliencePipeline<AcquireAttempt> _retry;
     private readonly QuarantinePolicy _quarantine;
     private readonly LockRecordStore _records;
     private int _disposed;
 
-    private RedLockFactory(NodeSet nodes, RedLockOptions options)
+    private RedLockFactory(NodeSet nodes, RedLockOptions options, ILogger logger, QuarantinePolicy quarantine)
     {
         _options = options;
-        var logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet");
-        _redlock = new Redlock(nodes, options, logger);
-        _leases = new LockLeases(_redlock, options);
+        _engine = new EngineContext(nodes, options, logger);
+        _leases = new LockLeases(_engine, options);
         _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
-        _records = new LockRecordStore(_redlock);
-        _quarantine = new QuarantinePolicy(options, logger);
+        _records = new LockRecordStore(_engine);
+        _quarantine = quarantine;
         if (nodes.Count % 2 == 0)
         {
             Log.EvenNodeCount(logger, nodes.Count);
         }
+
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Connected(logger, nodes.Count, string.Join(", ", NodeNames), _engine.Majority);
+        }
     }
 
     /// <summary>How many nodes the locks are spread over.</summary>
-    public int NodeCount => _redlock.Nodes.Count;
+    public int NodeCount => _engine.Nodes.Count;
 
     /// <summary>How many nodes must agree for a lock: more than half.</summary>
-    public int Majority => _redlock.Nodes.Majority;
+    public int Majority => _engine.Majority;
 
     /// <summary>The nodes' endpoints (host:port), in configuration order.</summary>
-    public IReadOnlyList<string> NodeNames => [.. _redlock.Nodes.Nodes.Select(n => n.Name)];
+    public IReadOnlyList<string> NodeNames => [.. _engine.Nodes.Nodes.Select(n => n.Name)];
 
     /// <summary>
     /// Validates <paramref name="options"/>, connects to every node in parallel (a node that is down now is
@@ -61,8 +65,10 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         snapshot.Validate();
         var configs = NodeConnector.ParseNodes(snapshot);
         await NodeEndpoints.EnsureDistinctEndpointsAsync([.. configs.Select(c => c.EndPoints[0])], "options.Nodes", cancellationToken).ConfigureAwait(false);
-        var nodes = new NodeSet(await NodeConnector.ConnectAsync(configs, cancellationToken).ConfigureAwait(false));
-        return await CreateCheckedAsync(nodes, snapshot, cancellationToken).ConfigureAwait(false);
+        var logger = LoggerFor(snapshot);
+        var quarantine = new QuarantinePolicy(snapshot, logger);
+        var nodes = await NodeConnector.ConnectAsync(configs, quarantine, snapshot.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        return new RedLockFactory(nodes, snapshot, logger, quarantine);
     }
 
     /// <summary>
@@ -95,8 +101,10 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         }
 
         await NodeEndpoints.EnsureDistinctEndpointsAsync([.. list.SelectMany(m => m.GetEndPoints().Take(1))], nameof(multiplexers), cancellationToken).ConfigureAwait(false);
-        var nodes = new NodeSet([.. list.Select(m => new RedisLockNode(m, owned: false))]);
-        return await CreateCheckedAsync(nodes, snapshot, cancellationToken).ConfigureAwait(false);
+        var logger = LoggerFor(snapshot);
+        var quarantine = new QuarantinePolicy(snapshot, logger);
+        var nodes = await NodeConnector.WrapAsync(list, quarantine, snapshot.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        return new RedLockFactory(nodes, snapshot, logger, quarantine);
     }
 
     /// <summary>Builds a factory over any node set (the simulated one in property tests); no independence check.</summary>
@@ -104,34 +112,11 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     {
         var snapshot = options.Clone();
         snapshot.Validate();
-        return new RedLockFactory(new NodeSet(nodes), snapshot);
+        var logger = LoggerFor(snapshot);
+        return new RedLockFactory(new NodeSet(nodes), snapshot, logger, new QuarantinePolicy(snapshot, logger));
     }
 
-    private static async Task<RedLockFactory> CreateCheckedAsync(NodeSet nodes, RedLockOptions options, CancellationToken cancellationToken)
-    {
-        var factory = new RedLockFactory(nodes, options);
-        try
-        {
-            var identities = await NodeConnector.EnsureIndependentAsync(nodes.Nodes, options.ConnectTimeout, options.TimeProvider, factory._redlock.Logger, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < nodes.Count; i++)
-            {
-                (nodes.Nodes[i] as RedisLockNode)?.Guard(factory._quarantine, identities[i]?.RunId);
-            }
-        }
-        catch
-        {
-            await factory.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        var logger = factory._redlock.Logger;
-        if (logger.IsEnabled(LogLevel.Information))
-        {
-            Log.Connected(logger, nodes.Count, string.Join(", ", factory.NodeNames), nodes.Majority);
-        }
-
-        return factory;
-    }
+    private static ILogger LoggerFor(RedLockOptions options) => (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet");
 
     /// <inheritdoc />
     public async Task<ILockHandle> AcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
@@ -163,7 +148,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await _leases.DisposeAsync().ConfigureAwait(false);
-            await _redlock.Nodes.DisposeAsync().ConfigureAwait(false);
+            await _engine.Nodes.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -211,7 +196,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         try
         {
             result = wait == TimeSpan.Zero
-                ? await _redlock.AcquireOnceAsync(resource, key, ttl, cancellationToken).ConfigureAwait(false)
+                ? await Acquisition.AcquireOnceAsync(_engine, resource, key, ttl, cancellationToken).ConfigureAwait(false)
                 : await WaitForLockAsync(resource, key, ttl, wait, cancellationToken).ConfigureAwait(false);
             return result;
         }
@@ -241,7 +226,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
                         return last; // the wait is over: no new attempt
                     }
 
-                    last = await _redlock.AcquireOnceAsync(resource, key, ttl, cancellationToken).ConfigureAwait(false);
+                    last = await Acquisition.AcquireOnceAsync(_engine, resource, key, ttl, cancellationToken).ConfigureAwait(false);
                     return last;
                 },
                 waitCts.Token).ConfigureAwait(false);
@@ -254,9 +239,8 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 
     private RedLockException Failure(string resource, AcquireAttempt attempt, TimeSpan wait)
     {
-        var nodes = _redlock.Nodes;
         return attempt.Outcome == AcquireOutcome.Contended
             ? new LockTimeoutException(resource, wait)
-            : new QuorumUnavailableException(resource, "acquire", nodes.Count, nodes.Majority, attempt.Failures, attempt.Detail);
+            : new QuorumUnavailableException(resource, "acquire", NodeCount, Majority, attempt.Failures, attempt.Detail);
     }
 }

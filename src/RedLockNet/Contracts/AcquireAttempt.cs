@@ -55,5 +55,5 @@ public sealed class AcquireAttempt
 internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey Key, string LockId, TimeSpan Ttl, long Start, long ValidUntil, long FencingToken, long DecidedAt)
 {
     /// <summary>The acquire call to each node; some may still be in flight (the vote ended at a majority).</summary>
-    public IReadOnlyList<Task<StackExchange.Redis.RedisResult>> Calls { get; init; } = [];
+    public IReadOnlyList<Task<StackExchange.Redis.RedisResult>?> Calls { get; init; } = [];
 }

@@ -1,4 +1,5 @@
 using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
 using RedLockNet.Timing;
 using StackExchange.Redis;
 
@@ -11,15 +12,17 @@ namespace RedLockNet.Engine;
 /// </summary>
 internal sealed class LockRecordStore : ILockRecords
 {
-    private readonly Redlock _redlock;
+    private readonly EngineContext _engine;
 
-    public LockRecordStore(Redlock redlock) => _redlock = redlock;
+    public LockRecordStore(EngineContext engine) => _engine = engine;
 
-    private NodeSet Nodes => _redlock.Nodes;
+    private static readonly Func<RedisResult, bool> Answered = static _ => true;
+
+    private NodeSet Nodes => _engine.Nodes;
 
     /// <summary>Key of record <paramref name="name"/> next to the lock on <paramref name="resource"/>.</summary>
     public RedisKey KeyFor(string resource, string name) =>
-        LockKeys.For(_redlock.Options.KeyPrefix, resource).Append(":rec:" + name);
+        LockKeys.For(_engine.Options.KeyPrefix, resource).Append(":rec:" + name);
 
     /// <inheritdoc />
     public Task<LockRecordWrite> WriteAsync(ILockHandle holder, string name, string value, LockRecordWriteOptions options, CancellationToken cancellationToken = default)
@@ -30,15 +33,12 @@ internal sealed class LockRecordStore : ILockRecords
         ArgumentNullException.ThrowIfNull(value);
         CheckRetention(options.Retention, "options.Retention");
         CheckAttempts(options.MaxAttempts, "options.MaxAttempts");
-        var lockKey = LockKeys.For(_redlock.Options.KeyPrefix, holder.Resource);
+        var lockKey = LockKeys.For(_engine.Options.KeyPrefix, holder.Resource);
         var withFence = options.Fenced && holder.FencingToken > 0;
-        RedisKey[] keys = withFence
-            ? [lockKey, KeyFor(holder.Resource, name), LockKeys.FenceFor(lockKey)]
-            : [lockKey, KeyFor(holder.Resource, name)];
-        RedisValue[] args = withFence
-            ? [holder.LockId, value, TimeUnits.ToRedisMilliseconds(options.Retention), options.WriteOnce ? "1" : "0", holder.FencingToken]
-            : [holder.LockId, value, TimeUnits.ToRedisMilliseconds(options.Retention), options.WriteOnce ? "1" : "0"];
-        return RetryWhileUnavailableAsync(options.MaxAttempts, ct => WriteAsync(LockScript.RecordPut, keys, args, value, ct), cancellationToken);
+        var call = new RecordPutCall(
+            lockKey, KeyFor(holder.Resource, name), holder.LockId, value, TimeUnits.ToRedisMilliseconds(options.Retention), options.WriteOnce,
+            withFence ? (RedisKey?)LockKeys.FenceFor(lockKey) : null, withFence ? holder.FencingToken : 0).ToCall();
+        return RetryWhileUnavailableAsync(options.MaxAttempts, call, value, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -52,10 +52,11 @@ internal sealed class LockRecordStore : ILockRecords
         CheckRetention(claim.Retention, "claim.Retention");
         CheckRetention(claim.HighWaterRetention, "claim.HighWaterRetention");
         CheckAttempts(claim.MaxAttempts, "claim.MaxAttempts");
-        var lockKey = LockKeys.For(_redlock.Options.KeyPrefix, holder.Resource);
-        RedisKey[] keys = [lockKey, KeyFor(holder.Resource, claim.Name), KeyFor(holder.Resource, claim.HighWaterName)];
-        RedisValue[] args = [holder.LockId, claim.Value, TimeUnits.ToRedisMilliseconds(claim.Retention), claim.Sequence, TimeUnits.ToRedisMilliseconds(claim.HighWaterRetention)];
-        return RetryWhileUnavailableAsync(claim.MaxAttempts, ct => WriteAsync(LockScript.TickClaim, keys, args, claim.Value, ct), cancellationToken);
+        var lockKey = LockKeys.For(_engine.Options.KeyPrefix, holder.Resource);
+        var call = new ClaimCall(
+            lockKey, KeyFor(holder.Resource, claim.Name), KeyFor(holder.Resource, claim.HighWaterName), holder.LockId, claim.Value,
+            TimeUnits.ToRedisMilliseconds(claim.Retention), claim.Sequence, TimeUnits.ToRedisMilliseconds(claim.HighWaterRetention)).ToCall();
+        return RetryWhileUnavailableAsync(claim.MaxAttempts, call, claim.Value, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -63,39 +64,69 @@ internal sealed class LockRecordStore : ILockRecords
     {
         LockResources.Validate(resource);
         CheckName(name, nameof(name));
-        RedisKey[] keys = [KeyFor(resource, name)];
-        var replies = await FanOutAsync(LockScript.RecordGet, keys, [], cancellationToken).ConfigureAwait(false);
-        var values = new List<string?>(replies.Length);
-        List<NodeFailure>? failures = null;
-        foreach (var reply in replies)
+        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), Answered, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Time);
+
+        // every node is bounded by the node timeout; cancellation only stops waiting for them
+        await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var values = new List<string?>(Nodes.Count);
+        for (var i = 0; i < Nodes.Count; i++)
         {
-            if (reply.Failure is { } failure)
+            if (round.VoteOf(i) == Vote.Yes)
             {
-                (failures ??= []).Add(failure);
-            }
-            else
-            {
-                values.Add(reply.Result is { IsNull: false } r ? (string?)r : null);
+                values.Add(round.ResultOf(i) is { IsNull: false } r ? (string?)r : null);
             }
         }
 
-        return new LockRecordRead(values, failures ?? (IReadOnlyList<NodeFailure>)[], values.Count >= Nodes.Majority);
+        return new LockRecordRead(values, round.Failures, round.Quorum.IsWon);
     }
 
-    /// <summary>Runs <paramref name="write"/> up to <paramref name="attempts"/> times while too few nodes answered, with short jittered pauses.</summary>
-    private async Task<LockRecordWrite> RetryWhileUnavailableAsync(int attempts, Func<CancellationToken, Task<LockRecordWrite>> write, CancellationToken cancellationToken)
+    /// <summary>Writes up to <paramref name="attempts"/> times while too few nodes answered, with short jittered pauses.</summary>
+    private async Task<LockRecordWrite> RetryWhileUnavailableAsync(int attempts, ScriptCall call, string value, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var result = await write(cancellationToken).ConfigureAwait(false);
+            var result = await WriteOnceAsync(call, value, cancellationToken).ConfigureAwait(false);
             if (result.Outcome != LockRecordWriteOutcome.Unavailable || attempt >= attempts)
             {
                 return result;
             }
 
             var pause = Backoff.FullJitter(TimeSpan.FromMilliseconds(25), TimeSpan.FromMilliseconds(200), attempt);
-            await Task.Delay(pause, _redlock.Time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(pause, _engine.Time, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// One round of a record write: yes where the node holds our value, no where it is not the holder or keeps another
+    /// value. Written with a majority of yes; taken by another when another value was found; not the holder when the
+    /// refusals alone rule out a majority; else unavailable.
+    /// </summary>
+    private async Task<LockRecordWrite> WriteOnceAsync(ScriptCall call, string value, CancellationToken cancellationToken)
+    {
+        var round = VoteRound.Start(Nodes, call, result => HoldsValue(result, value), RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Time);
+        await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        string? other = null;
+        for (var i = 0; i < Nodes.Count && other is null; i++)
+        {
+            if (round.VoteOf(i) == Vote.No && round.ResultOf(i) is { } result)
+            {
+                other = RecordReply.Read(result).Found;
+            }
+        }
+
+        var quorum = round.Quorum;
+        var outcome = quorum.IsWon ? LockRecordWriteOutcome.Written
+            : other is not null ? LockRecordWriteOutcome.TakenByOther
+            : quorum.IsRefused ? LockRecordWriteOutcome.NotHolder
+            : LockRecordWriteOutcome.Unavailable;
+        return new LockRecordWrite(outcome, other, quorum.Granted, round.Failures);
+    }
+
+    /// <summary>Whether a node's reply says it holds <paramref name="value"/> now (written, or already there).</summary>
+    private static bool HoldsValue(RedisResult result, string value)
+    {
+        var (code, found) = RecordReply.Read(result);
+        return code == RecordReply.Written || found == value;
     }
 
     private static void CheckName(string name, string paramName)
@@ -121,65 +152,5 @@ internal sealed class LockRecordStore : ILockRecords
         {
             throw new ArgumentOutOfRangeException(paramName, attempts, "MaxAttempts must be between 1 and 100.");
         }
-    }
-
-    private async Task<LockRecordWrite> WriteAsync(LockScript script, RedisKey[] keys, RedisValue[] args, string value, CancellationToken cancellationToken)
-    {
-        var replies = await FanOutAsync(script, keys, args, cancellationToken).ConfigureAwait(false);
-        var written = 0;
-        var notHolder = 0;
-        string? other = null;
-        List<NodeFailure>? failures = null;
-        foreach (var reply in replies)
-        {
-            if (reply.Failure is { } failure)
-            {
-                (failures ??= []).Add(failure);
-            }
-            else if (reply.Result is { } r && r.Resp2Type == ResultType.Integer)
-            {
-                if ((long)r == 1)
-                {
-                    written++;
-                }
-                else
-                {
-                    notHolder++;
-                }
-            }
-            else if (reply.Result is { IsNull: false } s)
-            {
-                var found = (string?)s;
-                if (found != value)
-                {
-                    other ??= found;
-                }
-                else
-                {
-                    written++;
-                }
-            }
-        }
-
-        var majority = Nodes.Majority;
-        var outcome = written >= majority ? LockRecordWriteOutcome.Written
-            : other is not null ? LockRecordWriteOutcome.TakenByOther
-            : notHolder > Nodes.Count - majority ? LockRecordWriteOutcome.NotHolder
-            : LockRecordWriteOutcome.Unavailable;
-        return new LockRecordWrite(outcome, other, written, failures ?? (IReadOnlyList<NodeFailure>)[]);
-    }
-
-    private async Task<NodeReply[]> FanOutAsync(LockScript script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken)
-    {
-        var count = Nodes.Count;
-        var replies = new Task<NodeReply>[count];
-        for (var i = 0; i < count; i++)
-        {
-            var node = Nodes.Nodes[i];
-            replies[i] = NodeCall.ReplyAsync(i, node, NodeCall.Start(node, script, keys, args), _redlock.Options.NodeTimeout, _redlock.Time);
-        }
-
-        // every reply is bounded by the node timeout; cancellation only stops waiting for them
-        return await Task.WhenAll(replies).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using RedLockNet.Diagnostics;
+using RedLockNet.Nodes.Scripts;
 using StackExchange.Redis;
 
 namespace RedLockNet.Nodes;
@@ -72,7 +73,8 @@ internal static class NodeConnector
         return config;
     }
 
-    public static async Task<IReadOnlyList<RedisLockNode>> ConnectAsync(IReadOnlyList<ConfigurationOptions> configs, CancellationToken cancellationToken)
+    /// <summary>Connects to every node in parallel, checks they are distinct servers and starts watching them for restarts.</summary>
+    public static async Task<NodeSet> ConnectAsync(IReadOnlyList<ConfigurationOptions> configs, QuarantinePolicy policy, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var connecting = configs.Select(config => ConnectionMultiplexer.ConnectAsync(config)).ToArray();
         try
@@ -96,7 +98,34 @@ internal static class NodeConnector
             throw;
         }
 
-        return [.. connecting.Select(task => new RedisLockNode(task.Result, owned: true))];
+        return await OpenAsync([.. connecting.Select(task => new RedisLockNode(task.Result, owned: true))], policy, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Uses the caller's multiplexers (never disposed here), checks they are distinct servers and starts watching them.</summary>
+    public static Task<NodeSet> WrapAsync(IReadOnlyList<IConnectionMultiplexer> multiplexers, QuarantinePolicy policy, TimeSpan timeout, CancellationToken cancellationToken) =>
+        OpenAsync([.. multiplexers.Select(m => new RedisLockNode(m, owned: false))], policy, timeout, cancellationToken);
+
+    private static async Task<NodeSet> OpenAsync(RedisLockNode[] nodes, QuarantinePolicy policy, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var identities = await EnsureIndependentAsync(nodes, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                nodes[i].WatchRestarts(policy, identities[i]?.RunId);
+            }
+        }
+        catch
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        return new NodeSet(nodes, nodes);
     }
 
     /// <summary>
@@ -132,7 +161,7 @@ internal static class NodeConnector
     {
         try
         {
-            var info = await node.RunAsync(LockScript.Info, [], ["server"]).WaitAsync(timeout, time).ConfigureAwait(false);
+            var info = await node.RunAsync(InfoCall.Server.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
             var identity = NodeIdentity.Parse(info.ToString());
             if (identity is null)
             {
@@ -144,8 +173,8 @@ internal static class NodeConnector
             }
             else
             {
-                var persistence = await node.RunAsync(LockScript.Info, [], ["persistence"]).WaitAsync(timeout, time).ConfigureAwait(false);
-                if (persistence.ToString().Contains("aof_enabled:0", StringComparison.Ordinal))
+                var persistence = await node.RunAsync(InfoCall.Persistence.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
+                if (NodePersistence.AofEnabled(persistence.ToString()) == false)
                 {
                     Log.NoPersistence(logger, node.Name);
                 }
@@ -165,6 +194,4 @@ internal static class NodeConnector
 
     private static int ToMilliseconds(TimeSpan value) =>
         (int)Math.Clamp(Math.Ceiling(value.TotalMilliseconds), 1, int.MaxValue);
-
-    internal static string Describe(TimeSpan value) => value.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture) + " ms";
 }

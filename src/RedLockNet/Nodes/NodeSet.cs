@@ -1,11 +1,11 @@
-using StackExchange.Redis;
-
 namespace RedLockNet.Nodes;
 
-/// <summary>The independent nodes a lock is spread over, and the majority it needs.</summary>
+/// <summary>The independent nodes a lock is spread over, and what must be closed with them.</summary>
 internal sealed class NodeSet : IAsyncDisposable
 {
-    public NodeSet(IReadOnlyList<ILockNode> nodes)
+    private readonly IReadOnlyList<IAsyncDisposable> _resources;
+
+    public NodeSet(IReadOnlyList<ILockNode> nodes, IReadOnlyList<IAsyncDisposable>? resources = null)
     {
         if (nodes.Count == 0)
         {
@@ -13,26 +13,20 @@ internal sealed class NodeSet : IAsyncDisposable
         }
 
         Nodes = nodes;
-        Majority = (nodes.Count / 2) + 1;
+        _resources = resources ?? [];
     }
 
     public IReadOnlyList<ILockNode> Nodes { get; }
 
     public int Count => Nodes.Count;
 
-    /// <summary>How many nodes must agree: more than half.</summary>
-    public int Majority { get; }
+    public ILockNode this[int index] => Nodes[index];
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var node in Nodes.OfType<RedisLockNode>())
+        foreach (var resource in _resources)
         {
-            node.Unguard();
-        }
-
-        foreach (var node in Nodes.OfType<RedisLockNode>().Where(n => n.Owned))
-        {
-            await node.Multiplexer.DisposeAsync().ConfigureAwait(false);
+            await resource.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using RedLockNet.Hosting.Cron;
 using RedLockNet.Hosting.Election;
 using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
 using RedLockNet.Tests.Unit.Sim;
 using StackExchange.Redis;
 
@@ -174,18 +175,18 @@ internal sealed class TappedNode(SimulatedNode node, SimReplica replica) : ILock
 {
     public string Name => node.Name;
 
-    public Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args)
+    public Task<RedisResult> RunAsync(ScriptCall call)
     {
-        if (script.Name == "record_get" && ((string)keys[0]!).Split(":rec:") is [_, var record])
+        if (call.Script == RecordGetCall.Script && ((string)RecordGetCall.Read(call).RecordKey!).Split(":rec:") is [_, var record])
         {
             replica.CountRead(record);
         }
-        else if (script.Name == "tick_claim" && ((string)keys[1]!).Split(":rec:") is [_, var marker])
+        else if (call.Script == ClaimCall.Script && ((string)ClaimCall.Read(call).MarkerKey!).Split(":rec:") is [_, var marker])
         {
             replica.CountClaim(marker);
         }
 
-        return node.RunAsync(script, keys, args);
+        return node.RunAsync(call);
     }
 }
 

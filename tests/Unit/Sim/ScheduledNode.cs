@@ -1,4 +1,5 @@
 using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
 using StackExchange.Redis;
 
 namespace RedLockNet.Tests.Unit.Sim;
@@ -14,20 +15,23 @@ internal sealed class ScheduledNode(SimulatedNode state, NetworkScheduler networ
 
     public SimulatedNode State => state;
 
-    public Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args)
+    public Task<RedisResult> RunAsync(ScriptCall call)
     {
         if (!state.IsUp)
         {
-            return state.RunAsync(script, keys, args); // fails at once, as a closed port does
+            return state.RunAsync(call); // fails at once, as a closed port does
         }
 
         var pending = new TaskCompletionSource<RedisResult>();
-        network.Enqueue(new NetworkCall(this, script, keys, args, pending));
+        network.Enqueue(new NetworkCall(this, call, pending));
         return pending.Task;
     }
 }
 
-internal sealed record NetworkCall(ScheduledNode Node, LockScript Script, RedisKey[] Keys, RedisValue[] Args, TaskCompletionSource<RedisResult> Reply);
+internal sealed record NetworkCall(ScheduledNode Node, ScriptCall Call, TaskCompletionSource<RedisResult> Reply)
+{
+    public LockScript Script => Call.Script;
+}
 
 /// <summary>The calls in flight between clients and nodes.</summary>
 internal sealed class NetworkScheduler
@@ -89,13 +93,13 @@ internal sealed class NetworkScheduler
 
     /// <summary>Runs the call on its node and delivers the answer.</summary>
     public static void Deliver(NetworkCall call) =>
-        call.Node.State.RunAsync(call.Script, call.Keys, call.Args).ContinueWith(
+        call.Node.State.RunAsync(call.Call).ContinueWith(
             t => call.Reply.SetResult(t.Result), TaskContinuationOptions.ExecuteSynchronously);
 
     /// <summary>Runs the call on its node, but the answer never arrives (the client sees a failure).</summary>
     public static void RunAndLoseReply(NetworkCall call)
     {
-        _ = call.Node.State.RunAsync(call.Script, call.Keys, call.Args);
+        _ = call.Node.State.RunAsync(call.Call);
         call.Reply.SetException(Lost(call.Node.Name));
     }
 

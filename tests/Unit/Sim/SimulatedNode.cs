@@ -1,4 +1,5 @@
 using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
 using StackExchange.Redis;
 
 namespace RedLockNet.Tests.Unit.Sim;
@@ -28,7 +29,11 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// <summary>How many locks those extend scripts carried in all.</summary>
     public int ExtendedLocks { get; private set; }
 
-    public Task<RedisResult> RunAsync(LockScript script, RedisKey[] keys, RedisValue[] args)
+    /// <summary>
+    /// Interprets <paramref name="call"/> as the Lua script does. Arguments are read through each script's C#
+    /// description (the same type production code builds the call with), never by index here.
+    /// </summary>
+    public Task<RedisResult> RunAsync(ScriptCall call)
     {
         Calls++;
         if (!IsUp)
@@ -36,76 +41,86 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             return Task.FromException<RedisResult>(new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"{Name} is down", null, CommandStatus.WaitingToBeSent));
         }
 
-        if (script.Name == "info")
+        var script = call.Script;
+        if (script == InfoCall.Script)
         {
             return Task.FromResult(RedisResult.Create((RedisValue)$"# Server\r\nrun_id:{Name}\r\nuptime_in_seconds:3600\r\n"));
         }
 
         lock (_data)
         {
-            if (script.Name == "extend")
-            {
-                ExtendCalls++;
-                ExtendedLocks += keys.Length;
-                var results = new RedisResult[keys.Length];
-                for (var i = 0; i < keys.Length; i++)
-                {
-                    results[i] = RedisResult.Create(Extend((string)keys[i]!, (string)args[2 * i]!, (long)args[(2 * i) + 1]));
-                }
-
-                return Task.FromResult(RedisResult.Create(results));
-            }
-
-            if (script.Name == "acquire_fenced")
-            {
-                var (granted, fence) = AcquireFenced((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (long)args[1], (long)args[3]);
-                return Task.FromResult(RedisResult.Create([RedisResult.Create(granted), RedisResult.Create(fence)]));
-            }
-
-            if (script.Name == "fence_raise")
-            {
-                RaiseCalls++;
-                return Task.FromResult(RedisResult.Create(Raise((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (long)args[1])));
-            }
-
-            if (script.Name == "record_put")
-            {
-                if (keys.Length > 2 && Fence((string)keys[2]!) > (long)args[4])
-                {
-                    return Task.FromResult(RedisResult.Create(-1)); // a later holder raised the fencing counter here
-                }
-
-                return Task.FromResult(Reply(RecordPut((string)keys[0]!, (string)keys[1]!, (string)args[0]!, (string)args[1]!, (long)args[2], (string)args[3]! == "1")));
-            }
-
-            if (script.Name == "record_get")
-            {
-                return Task.FromResult(RedisResult.Create((RedisValue)Get((string)keys[0]!)));
-            }
-
-            if (script.Name == "tick_claim")
-            {
-                return Task.FromResult(Reply(TickClaim((string)keys[0]!, (string)keys[1]!, (string)keys[2]!, (string)args[0]!, (string)args[1]!, (long)args[2], (long)args[3], (long)args[4])));
-            }
-
-            return Task.FromResult(RedisResult.Create(Run(script, keys, args)));
+            return Task.FromResult(Interpret(call));
         }
     }
 
-    /// <summary>A record script's reply: integer 1 or -1, or the other value found (a bulk string).</summary>
-    private static RedisResult Reply((long Code, string? Found) reply) =>
-        reply.Found is { } found ? RedisResult.Create((RedisValue)found) : RedisResult.Create(reply.Code);
-
-    private long Run(LockScript script, RedisKey[] keys, RedisValue[] args)
+    private RedisResult Interpret(in ScriptCall call)
     {
-        var key = (string)keys[0]!;
-        var id = (string)args[0]!;
-        return script.Name switch
+        var script = call.Script;
+        if (script == AcquireCall.Script)
         {
-            "acquire" => Acquire(key, id, (long)args[1]),
-            "release" => Release(key, id),
-            _ => throw new NotSupportedException(script.Name),
-        };
+            var a = AcquireCall.Read(call);
+            return GrantReply.Plain(Acquire((string)a.LockKey!, a.LockId, a.TtlMs) == 1);
+        }
+
+        if (script == AcquireFencedCall.Script)
+        {
+            var a = AcquireFencedCall.Read(call);
+            var (granted, fence) = AcquireFenced((string)a.LockKey!, (string)a.FenceKey!, a.LockId, a.TtlMs, a.Floor);
+            return GrantReply.Fenced(granted == 1, fence);
+        }
+
+        if (script == FenceRaiseCall.Script)
+        {
+            RaiseCalls++;
+            var r = FenceRaiseCall.Read(call);
+            return RedisResult.Create(Raise((string)r.LockKey!, (string)r.FenceKey!, r.LockId, r.Token));
+        }
+
+        if (script == ReleaseCall.Script)
+        {
+            var r = ReleaseCall.Read(call);
+            return RedisResult.Create(Release((string)r.LockKey!, r.LockId));
+        }
+
+        if (script == ExtendCall.Script)
+        {
+            var entries = ExtendCall.Read(call).Entries;
+            ExtendCalls++;
+            ExtendedLocks += entries.Count;
+            var results = new RedisResult[entries.Count];
+            for (var i = 0; i < entries.Count; i++)
+            {
+                results[i] = RedisResult.Create(Extend((string)entries[i].LockKey!, entries[i].LockId, entries[i].TtlMs));
+            }
+
+            return RedisResult.Create(results);
+        }
+
+        if (script == RecordPutCall.Script)
+        {
+            var put = RecordPutCall.Read(call);
+            if (put.FenceKey is { } fenceKey && Fence((string)fenceKey!) > put.Token)
+            {
+                return RecordReply.Create(RecordReply.NotHolder, null); // a later holder raised the fencing counter here
+            }
+
+            var (code, found) = RecordPut((string)put.LockKey!, (string)put.RecordKey!, put.LockId, put.Value, put.RetentionMs, put.WriteOnce);
+            return RecordReply.Create(code, found);
+        }
+
+        if (script == RecordGetCall.Script)
+        {
+            return RedisResult.Create((RedisValue)Get((string)RecordGetCall.Read(call).RecordKey!));
+        }
+
+        if (script == ClaimCall.Script)
+        {
+            var c = ClaimCall.Read(call);
+            var (code, found) = TickClaim((string)c.LockKey!, (string)c.MarkerKey!, (string)c.HighWaterKey!, c.LockId, c.Value, c.RetentionMs, c.Sequence, c.HighWaterRetentionMs);
+            return RecordReply.Create(code, found);
+        }
+
+        throw new NotSupportedException(script.Name);
     }
 
     /// <summary>The id holding <paramref name="key"/> now, or null.</summary>

@@ -63,7 +63,7 @@ internal sealed class Lease
     public long GrantedAt { get; init; }
 
     /// <summary>The acquire calls, some of which may still have been in flight when the lock was handed out.</summary>
-    public IReadOnlyList<Task<RedisResult>> PendingGrants { get; init; } = [];
+    public IReadOnlyList<Task<RedisResult>?> PendingGrants { get; init; } = [];
 
     public RedisKey Key { get; }
 

@@ -14,7 +14,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
 {
     private readonly object _gate = new();
     private readonly PriorityQueue<Lease, long> _queue = new();
-    private readonly Redlock _redlock;
+    private readonly EngineContext _engine;
     private readonly RedLockOptions _options;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
@@ -22,9 +22,9 @@ internal sealed class LeaseRenewer : IAsyncDisposable
     private Task? _loop;
     private int _active;
 
-    public LeaseRenewer(Redlock redlock, RedLockOptions options)
+    public LeaseRenewer(EngineContext engine, RedLockOptions options)
     {
-        _redlock = redlock;
+        _engine = engine;
         _options = options;
         _time = options.TimeProvider;
     }
@@ -92,10 +92,10 @@ internal sealed class LeaseRenewer : IAsyncDisposable
     internal static TimeSpan Cadence(TimeSpan ttl) => ttl / 3;
 
     /// <summary>Applies one extension (the renewer's or a manual one) to a lease, logging and reporting a refusal.</summary>
-    internal static ExtendOutcome ApplyExtension(Lease lease, Extension extension, int index, TimeSpan ttl, ILogger logger)
+    internal static ExtendOutcome ApplyExtension(Lease lease, ExtendRound extension, int index, TimeSpan ttl, ILogger logger)
     {
-        var verdict = extension.Verdicts[index];
-        var outcome = lease.Apply(verdict, extension.Start, ttl);
+        var verdict = extension.VerdictOf(index);
+        var outcome = lease.Apply(verdict, extension.StartedAt, ttl);
         if (outcome == ExtendOutcome.Uncertain && logger.IsEnabled(LogLevel.Debug))
         {
             Log.RenewalUncertain(logger, lease.Resource, LockIds.Prefix(lease.LockId), verdict.Extended, verdict.Refused, verdict.Failed);
@@ -138,7 +138,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // a bug, not a node fault (those are votes): log it, pause, carry on; deadlines protect holders meanwhile
-                Log.RenewalFailed(_redlock.Logger, ex);
+                Log.RenewalFailed(_engine.Logger, ex);
                 try
                 {
                     await Task.Delay(_options.NodeTimeout, _time, _stop.Token).ConfigureAwait(false);
@@ -153,7 +153,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var logger = _redlock.Logger;
+        var logger = _engine.Logger;
         while (true)
         {
             List<Lease>? due = null;
@@ -234,7 +234,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
     /// <summary>Extends one batch; every lease goes back in the queue (or leaves it) according to its own verdict.</summary>
     private async Task RenewAsync(Lease[] batch)
     {
-        var logger = _redlock.Logger;
+        var logger = _engine.Logger;
         var entered = new List<Lease>(batch.Length);
         try
         {
@@ -266,7 +266,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
             }
 
             RedLockTelemetry.RecordRenewalBatch(items.Count);
-            var extension = await Extension.RunAsync(_redlock.Nodes, items, _options.NodeTimeout, _time).ConfigureAwait(false);
+            var extension = await ExtendRound.RunAsync(_engine.Nodes, items, _options.NodeTimeout, _time).ConfigureAwait(false);
             for (var i = 0; i < entered.Count; i++)
             {
                 var lease = entered[i];

@@ -7,14 +7,14 @@ namespace RedLockNet.Engine.Leases;
 /// <summary>Turns granted locks into handles with leases, and ends leases: renewal on or off, loss reporting, release.</summary>
 internal sealed class LockLeases : IAsyncDisposable
 {
-    private readonly Redlock _redlock;
+    private readonly EngineContext _engine;
     private readonly RedLockOptions _options;
 
-    public LockLeases(Redlock redlock, RedLockOptions options)
+    public LockLeases(EngineContext engine, RedLockOptions options)
     {
-        _redlock = redlock;
+        _engine = engine;
         _options = options;
-        Renewer = new LeaseRenewer(redlock, options);
+        Renewer = new LeaseRenewer(engine, options);
     }
 
     public LeaseRenewer Renewer { get; }
@@ -30,7 +30,7 @@ internal sealed class LockLeases : IAsyncDisposable
             GrantedAt = grant.DecidedAt,
             PendingGrants = grant.Calls,
         };
-        var handle = new RedLockHandle(_redlock, this, lease, grant.FencingToken);
+        var handle = new RedLockHandle(_engine, this, lease, grant.FencingToken);
         lease.Owner = new WeakReference<RedLockHandle>(handle);
         if (autoRenew)
         {
@@ -60,9 +60,9 @@ internal sealed class LockLeases : IAsyncDisposable
         }
 
         RedLockTelemetry.RecordLost(reason);
-        if (_redlock.Logger.IsEnabled(LogLevel.Warning))
+        if (_engine.Logger.IsEnabled(LogLevel.Warning))
         {
-            Log.LockLost(_redlock.Logger, lease.Resource, LockIds.Prefix(lease.LockId), reason);
+            Log.LockLost(_engine.Logger, lease.Resource, LockIds.Prefix(lease.LockId), reason);
         }
 
         if (lease.Owner is { } owner && owner.TryGetTarget(out var handle))

@@ -8,14 +8,14 @@ namespace RedLockNet.Engine.Leases;
 /// <summary>A lock held on a majority of nodes: the public face of a <see cref="Lease"/>.</summary>
 internal sealed class RedLockHandle : ILockHandle
 {
-    private readonly Redlock _redlock;
+    private readonly EngineContext _engine;
     private readonly LockLeases _leases;
     private readonly Lease _lease;
     private int _releasing;
 
-    public RedLockHandle(Redlock redlock, LockLeases leases, Lease lease, long fencingToken)
+    public RedLockHandle(EngineContext engine, LockLeases leases, Lease lease, long fencingToken)
     {
-        _redlock = redlock;
+        _engine = engine;
         _leases = leases;
         _lease = lease;
         FencingToken = fencingToken;
@@ -63,7 +63,7 @@ internal sealed class RedLockHandle : ILockHandle
     public async Task<bool> ExtendAsync(TimeSpan? expiry = null, CancellationToken cancellationToken = default)
     {
         var requested = expiry ?? _lease.Ttl;
-        LockTiming.Checked(requested, _redlock.Options, nameof(expiry));
+        LockTiming.Checked(requested, _engine.Options, nameof(expiry));
         cancellationToken.ThrowIfCancellationRequested();
         if (!_lease.IsActive)
         {
@@ -80,9 +80,9 @@ internal sealed class RedLockHandle : ILockHandle
             }
 
             // the extension runs to its end even if the caller stops waiting, so the lease state stays exact
-            var extension = await Extension.RunAsync(_redlock.Nodes, [new ExtendItem(_lease.Key, LockId, ttl)], _redlock.Options.NodeTimeout, _redlock.Time)
+            var extension = await ExtendRound.RunAsync(_engine.Nodes, [new ExtendItem(_lease.Key, LockId, ttl)], _engine.Options.NodeTimeout, _engine.Time)
                 .ConfigureAwait(false);
-            var outcome = LeaseRenewer.ApplyExtension(_lease, extension, 0, ttl, _redlock.Logger);
+            var outcome = LeaseRenewer.ApplyExtension(_lease, extension, 0, ttl, _engine.Logger);
             switch (outcome)
             {
                 case ExtendOutcome.Extended:
@@ -91,8 +91,8 @@ internal sealed class RedLockHandle : ILockHandle
                 case ExtendOutcome.Refused:
                     return false;
                 default:
-                    var nodes = _redlock.Nodes;
-                    throw new QuorumUnavailableException(Resource, "extend", nodes.Count, nodes.Majority, extension.Failures,
+                    var nodes = _engine.Nodes;
+                    throw new QuorumUnavailableException(Resource, "extend", nodes.Count, _engine.Majority, extension.Failures,
                         "the lock is still held until its current validity deadline unless a renewal succeeds");
             }
         }
@@ -114,26 +114,26 @@ internal sealed class RedLockHandle : ILockHandle
         _leases.Release(_lease);
 
         // a node whose grant has not arrived yet gets its key removed when it does
-        _redlock.ReleaseLateGrants(_lease.Key, LockId, _lease.PendingGrants);
+        Release.ReleaseLateGrants(_engine, _lease.Key, LockId, _lease.PendingGrants);
 
         // once sent, the release goes on even if the caller stops waiting for it
-        var (confirmed, failures) = await _redlock.ReleaseAsync(_lease.Key, LockId).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var nodes = _redlock.Nodes;
+        var (confirmed, byMajority, failures) = await Release.ReleaseAsync(_engine, _lease.Key, LockId).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var nodes = _engine.Nodes;
         if (failures.Count == 0)
         {
-            if (_redlock.Logger.IsEnabled(LogLevel.Debug))
+            if (_engine.Logger.IsEnabled(LogLevel.Debug))
             {
-                Log.Released(_redlock.Logger, Resource, LockIds.Prefix(LockId));
+                Log.Released(_engine.Logger, Resource, LockIds.Prefix(LockId));
             }
 
             return;
         }
 
         RedLockTelemetry.RecordReleaseIncomplete();
-        Log.ReleaseIncomplete(_redlock.Logger, Resource, LockIds.Prefix(LockId), confirmed, nodes.Count, string.Join("; ", failures));
-        if (confirmed < nodes.Majority)
+        Log.ReleaseIncomplete(_engine.Logger, Resource, LockIds.Prefix(LockId), confirmed, nodes.Count, string.Join("; ", failures));
+        if (!byMajority)
         {
-            throw new QuorumUnavailableException(Resource, "release", nodes.Count, nodes.Majority, failures,
+            throw new QuorumUnavailableException(Resource, "release", nodes.Count, _engine.Majority, failures,
                 $"only {confirmed} confirmed; keys left behind expire with their time to live");
         }
     }
@@ -147,7 +147,7 @@ internal sealed class RedLockHandle : ILockHandle
         }
         catch (RedLockException ex)
         {
-            Log.DisposeReleaseFailed(_redlock.Logger, Resource, LockIds.Prefix(LockId), ex);
+            Log.DisposeReleaseFailed(_engine.Logger, Resource, LockIds.Prefix(LockId), ex);
         }
     }
 
@@ -169,7 +169,7 @@ internal sealed class RedLockHandle : ILockHandle
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    Log.LostHandlerFailed(_redlock.Logger, Resource, ex);
+                    Log.LostHandlerFailed(_engine.Logger, Resource, ex);
                 }
             },
             reason,

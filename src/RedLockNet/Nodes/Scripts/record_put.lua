@@ -4,9 +4,7 @@
 -- (write once), '0' to overwrite; with KEYS[3], ARGV[5] our fencing token: refused when the counter has passed it.
 -- Returns 1 when the record now holds our value, -1 when the lock (or the fence) is not ours here, or the other
 -- value already stored.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return -1
-end
+--@include holder_check
 if KEYS[3] then
   local fence = tonumber(redis.call('GET', KEYS[3]) or '0')
   if fence > tonumber(ARGV[5]) then
@@ -14,13 +12,7 @@ if KEYS[3] then
   end
 end
 if ARGV[4] == '1' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then
-    if existing == ARGV[2] then
-      return 1
-    end
-    return existing
-  end
+--@include write_once
 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1

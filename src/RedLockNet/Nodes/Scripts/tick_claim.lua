@@ -3,16 +3,8 @@
 -- ARGV[1] lock id, ARGV[2] marker value, ARGV[3] marker retention ms, ARGV[4] tick (ms since the epoch),
 -- ARGV[5] retention ms of the highest-claimed record.
 -- Returns 1 when the marker holds our value, -1 when the lock is not ours here, or the value another holder stored.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return -1
-end
-local existing = redis.call('GET', KEYS[2])
-if existing then
-  if existing == ARGV[2] then
-    return 1
-  end
-  return existing
-end
+--@include holder_check
+--@include write_once
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 if tonumber(ARGV[4]) > last then

@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Logging;
+using RedLockNet.Diagnostics;
+using RedLockNet.Nodes.Scripts;
+using RedLockNet.Timing;
+using StackExchange.Redis;
+
+namespace RedLockNet.Engine;
+
+/// <summary>One quorum attempt at a lock: the Redlock acquisition over one node set.</summary>
+internal static class Acquisition
+{
+    private static readonly Func<RedisResult, bool> IsGranted = GrantReply.IsGranted;
+
+    /// <summary>
+    /// Sends the acquire script to every node at once and decides as soon as the votes allow.
+    /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
+    /// Only <paramref name="cancellationToken"/> interrupts it (after cleaning up); node faults become votes against.
+    /// </summary>
+    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var options = engine.Options;
+        var time = engine.Time;
+        var timing = LockTiming.For(ttl, options);
+        var lockId = LockIds.New();
+        var fencing = options.Fencing;
+        var fenceKey = LockKeys.FenceFor(key);
+        var ttlMs = TimeUnits.ToRedisMilliseconds(ttl);
+        var call = fencing
+            ? new AcquireFencedCall(key, fenceKey, lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), time.GetUtcNow().ToUnixTimeMilliseconds() * 1000).ToCall()
+            : new AcquireCall(key, lockId, ttlMs).ToCall();
+        var timeout = timing.AcquireBudget < options.NodeTimeout ? timing.AcquireBudget : options.NodeTimeout;
+
+        var round = VoteRound.Start(engine.Nodes, call, IsGranted, RoundEnd.WhenDecided, timeout, time);
+        try
+        {
+            await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Release.Abandon(engine, key, lockId, round);
+            throw;
+        }
+
+        var quorum = round.Quorum;
+        var outcome = quorum.Outcome ?? throw new InvalidOperationException("The vote ended undecided.");
+        string? detail = null;
+        long token = 0;
+        if (outcome == AcquireOutcome.Acquired && fencing)
+        {
+            var settled = await FenceSettlement.SettleAsync(engine, round, key, fenceKey, lockId, timeout).ConfigureAwait(false);
+            if (settled is { } value)
+            {
+                token = value;
+            }
+            else
+            {
+                outcome = AcquireOutcome.QuorumUnavailable;
+                detail = "the fencing token could not be confirmed on a majority";
+            }
+        }
+
+        // measured after every round: a token is only handed out while the lock is still valid
+        var decidedAt = time.GetTimestamp();
+        var elapsed = time.GetElapsedTime(round.StartedAt, decidedAt);
+        var failures = round.Failures;
+        var logger = engine.Logger;
+        if (outcome == AcquireOutcome.Acquired)
+        {
+            if (timing.IsEnoughAfter(elapsed))
+            {
+                // validity runs from before the first send, less the drift allowance
+                var validUntil = round.StartedAt + time.ToTimestampTicks(ttl - timing.Drift);
+                var grant = new LockGrant(resource, key, lockId, ttl, round.StartedAt, validUntil, token, decidedAt) { Calls = round.Calls };
+                RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
+                if (logger.IsEnabled(LogLevel.Debug))
+                {
+                    Log.Acquired(logger, resource, LockIds.Prefix(lockId), elapsed.TotalMilliseconds, timing.ValidityAfter(elapsed).TotalMilliseconds);
+                }
+
+                return new AcquireAttempt(AcquireOutcome.Acquired, elapsed, failures, null, grant);
+            }
+
+            outcome = AcquireOutcome.QuorumUnavailable;
+            detail = $"the majority answered after {Durations.Describe(elapsed)}, leaving {Durations.Describe(timing.ValidityAfter(elapsed))} of validity, less than the minimum {Durations.Describe(timing.MinValidity)}";
+        }
+
+        Release.Abandon(engine, key, lockId, round);
+        RedLockTelemetry.RecordAttempt(outcome);
+        Log.AttemptFailed(logger, resource, outcome, elapsed.TotalMilliseconds, quorum.Granted, quorum.Denied, quorum.Failed);
+        return new AcquireAttempt(outcome, elapsed, failures, detail, null);
+    }
+}

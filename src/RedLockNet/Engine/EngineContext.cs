@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+using RedLockNet.Nodes;
+
+namespace RedLockNet.Engine;
+
+/// <summary>What every engine operation of one factory needs: the nodes, the validated options, the logger and the clock.</summary>
+internal sealed class EngineContext(NodeSet nodes, RedLockOptions options, ILogger logger)
+{
+    public NodeSet Nodes { get; } = nodes;
+
+    public RedLockOptions Options { get; } = options;
+
+    public ILogger Logger { get; } = logger;
+
+    public TimeProvider Time { get; } = options.TimeProvider;
+
+    /// <summary>How many nodes must agree.</summary>
+    public int Majority { get; } = Quorum.MajorityOf(nodes.Count);
+}

@@ -1,0 +1,59 @@
+using RedLockNet.Diagnostics;
+using RedLockNet.Nodes.Scripts;
+using RedLockNet.Timing;
+using StackExchange.Redis;
+
+namespace RedLockNet.Engine;
+
+/// <summary>
+/// Fencing tokens from the quorum. Each granting node bumps its counter for the resource to
+/// <c>max(counter + 1, floor)</c> (floor: the client's clock in microseconds) and returns it. The token is the
+/// largest value among the granting majority; before it is handed out, a majority must hold a counter at least
+/// that large. When the granting nodes agree (the common case) that is already so; otherwise a second round
+/// raises the laggards, only where our lock key still stands. A later holder's majority meets ours in at least one
+/// node, which it can only be granted after our key there is gone, so its bump there exceeds our token.
+/// </summary>
+internal static class FenceSettlement
+{
+    private static readonly Func<RedisResult, bool> IsRaised = IntegerReply.IsOne;
+
+    /// <summary>
+    /// Settles the token over the nodes that granted in <paramref name="acquire"/>: the largest counter, raised on the
+    /// laggards when they disagree. Returns null when fewer than a majority end up holding it.
+    /// </summary>
+    public static async Task<long?> SettleAsync(EngineContext engine, VoteRound acquire, RedisKey key, RedisKey fenceKey, string lockId, TimeSpan timeout)
+    {
+        var count = engine.Nodes.Count;
+        var fences = new long?[count];
+        long token = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (acquire.VoteOf(i) == Vote.Yes && GrantReply.Read(acquire.ResultOf(i)) is { Granted: true, Fence: var fence })
+            {
+                fences[i] = fence;
+                token = Math.Max(token, fence);
+            }
+        }
+
+        // nodes already at the token count as yes; laggards are asked; the rest (refused, failed, late) count as no
+        var preset = new Vote[count];
+        var laggards = 0;
+        for (var i = 0; i < count; i++)
+        {
+            preset[i] = fences[i] == token ? Vote.Yes : fences[i] is not null ? Vote.Ask : Vote.No;
+            laggards += preset[i] == Vote.Ask ? 1 : 0;
+        }
+
+        if (laggards == 0 || Quorum.MajorityOf(count) <= preset.Count(v => v == Vote.Yes))
+        {
+            RedLockTelemetry.RecordFencing(raised: false);
+            return token;
+        }
+
+        var raise = new FenceRaiseCall(key, fenceKey, lockId, token, TimeUnits.ToRedisMilliseconds(engine.Options.FenceRetention)).ToCall();
+        var round = VoteRound.Start(engine.Nodes, raise, IsRaised, RoundEnd.WhenDecided, timeout, engine.Time, preset);
+        await round.Completion.ConfigureAwait(false);
+        RedLockTelemetry.RecordFencing(raised: true);
+        return round.Quorum.IsWon ? token : null;
+    }
+}

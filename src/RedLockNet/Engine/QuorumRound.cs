@@ -1,0 +1,304 @@
+using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
+using StackExchange.Redis;
+
+namespace RedLockNet.Engine;
+
+/// <summary>
+/// One script sent to every node of a <see cref="NodeSet"/> in parallel, under one timeout for the whole round. Each
+/// reply is counted as it arrives, in a synchronous continuation on the node's task (no per-node wrapper, no per-node
+/// timer); the round completes as soon as <see cref="Count"/> says the outcome is certain, when every node has been
+/// counted, or at the timeout, when the nodes still silent count as failed. Calls still running after that stay
+/// reachable through <see cref="Calls"/> for whoever must clean up after them. Every multi-node operation is one
+/// subclass: <see cref="VoteRound"/> (one yes/no question) or <see cref="ExtendRound"/> (a batch).
+/// </summary>
+internal abstract class QuorumRound
+{
+    private static readonly Action<Task<RedisResult>, object?> OnReplyAction = static (call, state) => ((QuorumRound)state!).OnReply(call);
+
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _done = new();
+    private readonly Task<RedisResult>?[] _calls;
+    private readonly bool[] _counted;
+    private List<NodeFailure>? _failures;
+    private ITimer? _timer;
+    private TimeSpan _timeout;
+    private int _uncounted;
+    private bool _finished;
+
+    protected QuorumRound(NodeSet nodes)
+    {
+        Nodes = nodes;
+        _calls = new Task<RedisResult>?[nodes.Count];
+        _counted = new bool[nodes.Count];
+    }
+
+    public NodeSet Nodes { get; }
+
+    /// <summary>Monotonic timestamp taken before the first send.</summary>
+    public long StartedAt { get; private set; }
+
+    /// <summary>Completes when the round is decided, every node was counted, or the timeout passed. Never faults.</summary>
+    public Task Completion => _done.Task;
+
+    /// <summary>The call sent to each node (null where none was sent); some may still be running.</summary>
+    public IReadOnlyList<Task<RedisResult>?> Calls => _calls;
+
+    /// <summary>The nodes that failed or timed out, in the order they were counted.</summary>
+    public IReadOnlyList<NodeFailure> Failures
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failures is null ? [] : [.. _failures];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Counts one node's answer (<paramref name="result"/>) or failure, under the round's lock, once per node that was
+    /// asked. Returns true once the outcome is certain and the round may end before the rest answer.
+    /// </summary>
+    protected abstract bool Count(int node, RedisResult? result, NodeFailure? failure);
+
+    /// <summary>
+    /// Sends <paramref name="call"/> to every node whose entry in <paramref name="preset"/> is <see cref="Vote.Ask"/>
+    /// (all nodes when it is empty). Call once, from the subclass's factory, after its own state is ready.
+    /// </summary>
+    protected void Send(in ScriptCall call, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset = default)
+    {
+        var asked = 0;
+        for (var i = 0; i < _counted.Length; i++)
+        {
+            if (preset.IsEmpty || preset[i] == Vote.Ask)
+            {
+                asked++;
+            }
+            else
+            {
+                _counted[i] = true;
+            }
+        }
+
+        _timeout = timeout;
+        _uncounted = asked;
+        StartedAt = time.GetTimestamp();
+        if (asked == 0)
+        {
+            Finish();
+            return;
+        }
+
+        var timer = time.CreateTimer(static state => ((QuorumRound)state!).OnTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (_gate)
+        {
+            _timer = timer;
+        }
+
+        for (var i = 0; i < _calls.Length; i++)
+        {
+            if (_counted[i])
+            {
+                continue;
+            }
+
+            var task = NodeCalls.Start(Nodes[i], call);
+            _calls[i] = task;
+            if (task.IsCompleted)
+            {
+                OnReply(task);
+            }
+            else
+            {
+                _ = task.ContinueWith(OnReplyAction, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+
+        // armed after the sends: a slow send loop must not eat into the nodes' time
+        lock (_gate)
+        {
+            if (!_finished)
+            {
+                timer.Change(timeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void OnReply(Task<RedisResult> call)
+    {
+        var node = Array.IndexOf(_calls, call);
+        if (node < 0)
+        {
+            return; // cannot happen: the task is stored before its continuation is registered
+        }
+
+        RedisResult? result = null;
+        NodeFailure? failure = null;
+        if (call.IsCompletedSuccessfully)
+        {
+            result = call.Result;
+        }
+        else
+        {
+            failure = NodeCalls.Classify(Nodes[node].Name, call.Exception?.InnerException);
+        }
+
+        bool finish;
+        lock (_gate)
+        {
+            if (_finished || _counted[node])
+            {
+                return; // a late answer: the round already ended (the task stays in Calls for cleanup)
+            }
+
+            _counted[node] = true;
+            _uncounted--;
+            if (failure is not null)
+            {
+                (_failures ??= []).Add(failure);
+            }
+
+            finish = Count(node, result, failure) || _uncounted == 0;
+            _finished |= finish;
+        }
+
+        if (finish)
+        {
+            Finish();
+        }
+    }
+
+    private void OnTimeout()
+    {
+        lock (_gate)
+        {
+            if (_finished)
+            {
+                return;
+            }
+
+            _finished = true;
+            for (var i = 0; i < _counted.Length; i++)
+            {
+                if (_counted[i])
+                {
+                    continue;
+                }
+
+                _counted[i] = true;
+                var failure = NodeCalls.TimedOut(Nodes[i].Name, _timeout);
+                (_failures ??= []).Add(failure);
+                Count(i, null, failure);
+                if (_calls[i] is { } call)
+                {
+                    NodeCalls.Observe(call);
+                }
+            }
+
+            _uncounted = 0;
+        }
+
+        Finish();
+    }
+
+    private void Finish()
+    {
+        ITimer? timer;
+        lock (_gate)
+        {
+            _finished = true;
+            timer = _timer;
+            _timer = null;
+        }
+
+        timer?.Dispose();
+        _done.TrySetResult();
+    }
+}
+
+/// <summary>How long a <see cref="VoteRound"/> runs.</summary>
+internal enum RoundEnd
+{
+    /// <summary>Until the outcome is certain (a majority said yes, or can no longer).</summary>
+    WhenDecided,
+
+    /// <summary>Until every node answered or the timeout passed: the caller needs every reply.</summary>
+    WhenAllAnswered,
+}
+
+/// <summary>A round that asks every node one yes/no question and counts the answers in a <see cref="Quorum"/>.</summary>
+internal sealed class VoteRound : QuorumRound
+{
+    private readonly Func<RedisResult, bool> _isYes;
+    private readonly RoundEnd _end;
+    private readonly RedisResult?[] _results;
+    private readonly Vote[] _votes;
+    private Quorum _quorum;
+
+    private VoteRound(NodeSet nodes, Func<RedisResult, bool> isYes, RoundEnd end)
+        : base(nodes)
+    {
+        _isYes = isYes;
+        _end = end;
+        _results = new RedisResult?[nodes.Count];
+        _votes = new Vote[nodes.Count];
+        _quorum = new Quorum(nodes.Count);
+    }
+
+    /// <summary>The count so far (final once <see cref="QuorumRound.Completion"/> has completed).</summary>
+    public Quorum Quorum
+    {
+        get
+        {
+            lock (_votes)
+            {
+                return _quorum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts a round. <paramref name="preset"/> (empty, or one entry per node) counts some nodes' votes without
+    /// asking them, for a second round that only asks the rest.
+    /// </summary>
+    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset = default)
+    {
+        var round = new VoteRound(nodes, isYes, end);
+        for (var i = 0; i < preset.Length; i++)
+        {
+            if (preset[i] != Vote.Ask)
+            {
+                round._votes[i] = preset[i];
+                round._quorum.Add(preset[i]);
+            }
+        }
+
+        round.Send(call, timeout, time, preset);
+        return round;
+    }
+
+    /// <summary>A node's answer, when it answered (and was counted).</summary>
+    public RedisResult? ResultOf(int node) => _results[node];
+
+    /// <summary>How a node voted (<see cref="Vote.Ask"/> while uncounted).</summary>
+    public Vote VoteOf(int node)
+    {
+        lock (_votes)
+        {
+            return _votes[node];
+        }
+    }
+
+    protected override bool Count(int node, RedisResult? result, NodeFailure? failure)
+    {
+        var vote = failure is not null || result is null ? Vote.Failed : _isYes(result) ? Vote.Yes : Vote.No;
+        lock (_votes)
+        {
+            _results[node] = result;
+            _votes[node] = vote;
+            _quorum.Add(vote);
+            return _end == RoundEnd.WhenDecided && _quorum.IsDecided;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using RedLockNet.Nodes.Scripts;
+using RedLockNet.Timing;
+using StackExchange.Redis;
+
+namespace RedLockNet.Nodes;
+
+/// <summary>Starting a script on a node without throwing, and naming what went wrong when it failed.</summary>
+internal static class NodeCalls
+{
+    /// <summary>Sends at once; a node that throws synchronously gives a faulted task instead.</summary>
+    public static Task<RedisResult> Start(ILockNode node, in ScriptCall call)
+    {
+        try
+        {
+            return node.RunAsync(call);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            return Task.FromException<RedisResult>(ex);
+        }
+    }
+
+    /// <summary>Why a call to <paramref name="node"/> failed, as a vote against.</summary>
+    public static NodeFailure Classify(string node, Exception? error) => error switch
+    {
+        RedisTimeoutException ex => new NodeFailure(node, NodeFailureKind.Timeout, FirstLine(ex.Message)),
+        NodeQuarantinedException ex => new NodeFailure(node, NodeFailureKind.Quarantined, ex.Message),
+        RedisConnectionException ex => new NodeFailure(node, NodeFailureKind.Unreachable, ex.FailureType + ": " + FirstLine(ex.Message)),
+        null => new NodeFailure(node, NodeFailureKind.Error, "the call was cancelled"),
+        _ => new NodeFailure(node, NodeFailureKind.Error, FirstLine(error.Message)),
+    };
+
+    /// <summary>A node that did not answer within <paramref name="timeout"/>.</summary>
+    public static NodeFailure TimedOut(string node, TimeSpan timeout) =>
+        new(node, NodeFailureKind.Timeout, $"no answer within {Durations.Describe(timeout)}");
+
+    /// <summary>Keeps a call we stopped waiting for from raising an unobserved-task exception later.</summary>
+    public static void Observe(Task call)
+    {
+        if (!call.IsCompleted)
+        {
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else if (call.IsFaulted)
+        {
+            _ = call.Exception;
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOfAny(['\r', '\n']);
+        return end < 0 ? message : message[..end];
+    }
+}

@@ -1,0 +1,51 @@
+namespace RedLockNet.Nodes;
+
+/// <summary>What identifies a server process.</summary>
+/// <param name="RunId">The server's random id for this run (changes on restart).</param>
+/// <param name="Uptime">How long the server has been running.</param>
+/// <param name="GarnetVersion">The Garnet version when the server is Microsoft Garnet, else null.</param>
+internal sealed record NodeIdentity(string RunId, TimeSpan Uptime, string? GarnetVersion = null)
+{
+    /// <summary>Reads <c>run_id</c> and <c>uptime_in_seconds</c> from the text of INFO server; null without a run_id.</summary>
+    public static NodeIdentity? Parse(string info)
+    {
+        string? runId = null;
+        string? garnet = null;
+        var uptime = TimeSpan.Zero;
+        foreach (var line in info.Split('\n'))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                continue;
+            }
+
+            var name = line[..colon];
+            var value = line[(colon + 1)..].Trim();
+            if (name == "run_id")
+            {
+                runId = value;
+            }
+            else if (name == "garnet_version")
+            {
+                garnet = value;
+            }
+            else if (name == "uptime_in_seconds" && long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            {
+                uptime = TimeSpan.FromSeconds(seconds);
+            }
+        }
+
+        return runId is { Length: > 0 } ? new NodeIdentity(runId, uptime, garnet) : null;
+    }
+}
+
+/// <summary>What INFO persistence says about the append-only file.</summary>
+internal static class NodePersistence
+{
+    /// <summary>True with <c>aof_enabled:1</c>, false with <c>aof_enabled:0</c>, null when the text says neither.</summary>
+    public static bool? AofEnabled(string persistenceInfo) =>
+        persistenceInfo.Contains("aof_enabled:1", StringComparison.Ordinal) ? true
+        : persistenceInfo.Contains("aof_enabled:0", StringComparison.Ordinal) ? false
+        : null;
+}

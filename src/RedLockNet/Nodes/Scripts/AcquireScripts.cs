@@ -1,0 +1,85 @@
+using StackExchange.Redis;
+
+namespace RedLockNet.Nodes.Scripts;
+
+/// <summary>acquire.lua: grants the lock when the key is free or already holds our id. KEYS[1] lock key; ARGV[1] lock id, ARGV[2] ttl ms.</summary>
+internal readonly record struct AcquireCall(RedisKey LockKey, string LockId, long TtlMs)
+{
+    public static readonly LockScript Script = LockScript.Load("acquire", grantsLocks: true);
+
+    public ScriptCall ToCall() => new(Script, [LockKey], [LockId, TtlMs]);
+
+    public static AcquireCall Read(in ScriptCall call) => new(call.Keys[0], (string)call.Args[0]!, (long)call.Args[1]);
+}
+
+/// <summary>
+/// acquire_fenced.lua: acquire plus the node's fencing counter bump to <c>max(counter + 1, floor)</c>.
+/// KEYS[1] lock key, KEYS[2] counter key; ARGV[1] lock id, ARGV[2] ttl ms, ARGV[3] counter retention ms, ARGV[4] floor (µs).
+/// </summary>
+internal readonly record struct AcquireFencedCall(RedisKey LockKey, RedisKey FenceKey, string LockId, long TtlMs, long RetentionMs, long Floor)
+{
+    public static readonly LockScript Script = LockScript.Load("acquire_fenced", grantsLocks: true);
+
+    public ScriptCall ToCall() => new(Script, [LockKey, FenceKey], [LockId, TtlMs, RetentionMs, Floor]);
+
+    public static AcquireFencedCall Read(in ScriptCall call) =>
+        new(call.Keys[0], call.Keys[1], (string)call.Args[0]!, (long)call.Args[1], (long)call.Args[2], (long)call.Args[3]);
+}
+
+/// <summary>The reply of either acquire script: 1 / 0 (plain), or {1, counter} / {0, 0} (fenced).</summary>
+internal static class GrantReply
+{
+    /// <summary>Granted, and the node's counter (0 without fencing); any other shape counts as not granted.</summary>
+    public static (bool Granted, long Fence) Read(RedisResult? result)
+    {
+        if (result is null || result.IsNull)
+        {
+            return (false, 0);
+        }
+
+        if (result.Resp2Type == ResultType.Integer)
+        {
+            return ((long)result == 1, 0);
+        }
+
+        if (result.Resp2Type == ResultType.Array)
+        {
+            var parts = (RedisResult[])result!;
+            if (parts.Length == 2 && parts[0].Resp2Type == ResultType.Integer && (long)parts[0] == 1 && parts[1].Resp2Type == ResultType.Integer)
+            {
+                return (true, (long)parts[1]);
+            }
+        }
+
+        return (false, 0);
+    }
+
+    public static bool IsGranted(RedisResult result) => Read(result).Granted;
+
+    /// <summary>The reply acquire.lua gives.</summary>
+    public static RedisResult Plain(bool granted) => RedisResult.Create(granted ? 1 : 0);
+
+    /// <summary>The reply acquire_fenced.lua gives.</summary>
+    public static RedisResult Fenced(bool granted, long fence) =>
+        RedisResult.Create([RedisResult.Create(granted ? 1 : 0), RedisResult.Create(granted ? fence : 0)]);
+}
+
+/// <summary>
+/// fence_raise.lua: raises a lagging counter to the token, only while our lock key still stands there.
+/// KEYS[1] lock key, KEYS[2] counter key; ARGV[1] lock id, ARGV[2] token, ARGV[3] counter retention ms. Reply 1 / 0.
+/// </summary>
+internal readonly record struct FenceRaiseCall(RedisKey LockKey, RedisKey FenceKey, string LockId, long Token, long RetentionMs)
+{
+    public static readonly LockScript Script = LockScript.Load("fence_raise", grantsLocks: true);
+
+    public ScriptCall ToCall() => new(Script, [LockKey, FenceKey], [LockId, Token, RetentionMs]);
+
+    public static FenceRaiseCall Read(in ScriptCall call) =>
+        new(call.Keys[0], call.Keys[1], (string)call.Args[0]!, (long)call.Args[1], (long)call.Args[2]);
+}
+
+/// <summary>Integer replies: 1 means done (granted, deleted, raised, extended).</summary>
+internal static class IntegerReply
+{
+    public static bool IsOne(RedisResult result) => !result.IsNull && result.Resp2Type == ResultType.Integer && (long)result == 1;
+}

@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace RedLockNet.Nodes.Scripts;
+
+/// <summary>
+/// A Lua script embedded in this assembly (Nodes/Scripts/*.lua), with its SHA1 for EVALSHA. A line
+/// <c>--@include name</c> is replaced by the embedded fragment <c>_name.lua</c>, so a block two scripts share is
+/// written once. Each script's keys and arguments are described by one C# type beside it (see <see cref="ScriptCall"/>).
+/// </summary>
+internal sealed class LockScript
+{
+    private const string IncludeDirective = "--@include ";
+
+    private LockScript(string name, string text, bool grantsLocks)
+    {
+        Name = name;
+        GrantsLocks = grantsLocks;
+        Text = text;
+#pragma warning disable CA5350 // EVALSHA names scripts by SHA1; this is an identifier, not a security measure
+        Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+#pragma warning restore CA5350
+    }
+
+    /// <summary>Whether the script can grant a lock or raise a fencing counter (a quarantined node must not run it).</summary>
+    public bool GrantsLocks { get; }
+
+    /// <summary>The file name without extension.</summary>
+    public string Name { get; }
+
+    /// <summary>The Lua source, with fragments included.</summary>
+    public string Text { get; }
+
+    /// <summary>SHA1 of the source, as EVALSHA wants it.</summary>
+    public byte[] Sha1 { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    /// <summary>EVALSHA, falling back to EVAL (which caches the script there) when the server does not know it yet.</summary>
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(Sha1, keys, args).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase))
+        {
+            return await database.ScriptEvaluateAsync(Text, keys, args).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Loads <c>name.lua</c>; <paramref name="grantsLocks"/> marks scripts a quarantined node must not run.</summary>
+    public static LockScript Load(string name, bool grantsLocks = false) => new(name, Expand(Read(name)), grantsLocks);
+
+    private static string Expand(string text)
+    {
+        var output = new StringBuilder(text.Length);
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith(IncludeDirective, StringComparison.Ordinal))
+            {
+                output.Append(Read("_" + line[IncludeDirective.Length..].Trim()));
+                continue;
+            }
+
+            output.Append(line).Append('\n');
+        }
+
+        return output.ToString().TrimEnd('\n') + "\n";
+    }
+
+    private static string Read(string name)
+    {
+        var resource = $"RedLockNet.Scripts.{name}.lua";
+        using var stream = typeof(LockScript).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"Embedded script '{resource}' is missing from the assembly.");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}
+
+/// <summary>One script invocation: the script, and its keys and arguments in the order its Lua file reads them.</summary>
+internal readonly record struct ScriptCall(LockScript Script, RedisKey[] Keys, RedisValue[] Args);
