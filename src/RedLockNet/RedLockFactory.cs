@@ -177,7 +177,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
     {
         LockResources.Validate(resource);
-        var ttl = LockTiming.Checked(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry").Expiry;
+        var timing = LockTiming.Checked(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry");
         if (request?.MaxHoldTime is { } cap)
         {
             LockRequest.CheckHoldTime(cap, "request.MaxHoldTime");
@@ -185,7 +185,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
-        _quarantine.NoteExpiry(ttl);
+        _quarantine.NoteExpiry(timing.Expiry);
 
         var key = LockKeys.For(_options.KeyPrefix, resource);
         var time = _options.TimeProvider;
@@ -196,8 +196,8 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         try
         {
             result = wait == TimeSpan.Zero
-                ? await Acquisition.AcquireOnceAsync(_engine, resource, key, ttl, cancellationToken).ConfigureAwait(false)
-                : await WaitForLockAsync(resource, key, ttl, wait, cancellationToken).ConfigureAwait(false);
+                ? await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, cancellationToken).ConfigureAwait(false)
+                : await WaitForLockAsync(resource, key, timing, wait, cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -209,7 +209,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     }
 
     /// <summary>Attempts through the retry pipeline until acquired or the wait runs out; an attempt under way is let finish.</summary>
-    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, TimeSpan ttl, TimeSpan wait, CancellationToken cancellationToken)
+    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, TimeSpan wait, CancellationToken cancellationToken)
     {
         using var waitCts = wait == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
@@ -226,7 +226,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
                         return last; // the wait is over: no new attempt
                     }
 
-                    last = await Acquisition.AcquireOnceAsync(_engine, resource, key, ttl, cancellationToken).ConfigureAwait(false);
+                    last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, cancellationToken).ConfigureAwait(false);
                     return last;
                 },
                 waitCts.Token).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using RedLockNet.Timing;
+
 namespace RedLockNet;
 
 /// <summary>
@@ -43,6 +45,12 @@ public readonly record struct LockTiming
         var left = ValidityAfter(elapsed);
         return left > TimeSpan.Zero && left >= MinValidity;
     }
+
+    /// <summary>
+    /// The validity deadline of an acquisition or renewal with this expiry that started (before its first send) at
+    /// monotonic timestamp <paramref name="start"/>: the expiry less the drift allowance.
+    /// </summary>
+    internal long DeadlineFrom(long start, TimeProvider time) => start + time.ToTimestampTicks(Expiry - Drift);
 
     /// <summary>The timing of <paramref name="expiry"/> under <paramref name="options"/>, whether or not it is usable.</summary>
     internal static LockTiming For(TimeSpan expiry, RedLockOptions options)

@@ -16,11 +16,11 @@ internal static class Acquisition
     /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
     /// Only <paramref name="cancellationToken"/> interrupts it (after cleaning up); node faults become votes against.
     /// </summary>
-    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, TimeSpan ttl, CancellationToken cancellationToken)
+    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, LockTiming timing, CancellationToken cancellationToken)
     {
         var options = engine.Options;
         var time = engine.Time;
-        var timing = LockTiming.For(ttl, options);
+        var ttl = timing.Expiry;
         var lockId = LockIds.New();
         var fencing = options.Fencing;
         var fenceKey = LockKeys.FenceFor(key);
@@ -69,8 +69,8 @@ internal static class Acquisition
             if (timing.IsEnoughAfter(elapsed))
             {
                 // validity runs from before the first send, less the drift allowance
-                var validUntil = round.StartedAt + time.ToTimestampTicks(ttl - timing.Drift);
-                var grant = new LockGrant(resource, key, lockId, ttl, round.StartedAt, validUntil, token, decidedAt) { Calls = round.Calls };
+                var validUntil = timing.DeadlineFrom(round.StartedAt, time);
+                var grant = new LockGrant(resource, key, lockId, timing, round.StartedAt, validUntil, token, decidedAt) { Calls = round.Calls };
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (logger.IsEnabled(LogLevel.Debug))
                 {

@@ -38,6 +38,43 @@ public sealed class IdempotencyOptions
     public IIdempotencySerializer Serializer { get; set; } = JsonIdempotencySerializer.Default;
 
     internal IdempotencyOptions Clone() => (IdempotencyOptions)MemberwiseClone();
+
+    /// <summary>Checks every option against the lock factory's rules; each error names the option (<c>options.X</c>) and the rule.</summary>
+#pragma warning disable CA2208 // the names are the caller's: options.X of the options object it passed
+    internal void Validate(RedLockFactory locks)
+    {
+        ArgumentNullException.ThrowIfNull(ResourcePrefix, "options.ResourcePrefix");
+        ArgumentNullException.ThrowIfNull(Serializer, "options.Serializer");
+        if (MaxResultBytes is < 0 or > 16 * 1024 * 1024)
+        {
+            throw new ArgumentOutOfRangeException("options.MaxResultBytes", MaxResultBytes, "MaxResultBytes must be between 0 and 16 MiB.");
+        }
+
+        CheckSettings(Retention, InProgress, WaitTimeout, LockExpiry, "options", locks);
+    }
+#pragma warning restore CA2208
+
+    /// <summary>Checks settings that options and per-call requests share; <paramref name="owner"/> prefixes the parameter names.</summary>
+    internal static void CheckSettings(TimeSpan retention, InProgressBehavior inProgress, TimeSpan wait, TimeSpan expiry, string owner, RedLockFactory locks)
+    {
+        if (retention < TimeSpan.FromSeconds(1) || retention > TimeSpan.FromDays(365))
+        {
+            throw new ArgumentOutOfRangeException(owner + ".Retention", retention, "Retention must be between 1 second and 365 days.");
+        }
+
+        if (!Enum.IsDefined(inProgress))
+        {
+            throw new ArgumentOutOfRangeException(owner + ".InProgress", inProgress, "InProgress must be Wait or Throw.");
+        }
+
+        if (wait < TimeSpan.Zero || wait > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(owner + ".WaitTimeout", wait, "WaitTimeout must be between 0 and 1 hour.");
+        }
+
+        locks.TimingFor(expiry, owner + ".LockExpiry");
+    }
+
 }
 
 /// <summary>Per-call overrides of <see cref="IdempotencyOptions"/>; null members take the processor's settings.</summary>

@@ -24,14 +24,7 @@ public sealed class IdempotentProcessor
         ArgumentNullException.ThrowIfNull(locks);
         _locks = locks;
         _options = (options ?? new IdempotencyOptions()).Clone();
-        ArgumentNullException.ThrowIfNull(_options.ResourcePrefix, "options.ResourcePrefix");
-        ArgumentNullException.ThrowIfNull(_options.Serializer, "options.Serializer");
-        if (_options.MaxResultBytes is < 0 or > 16 * 1024 * 1024)
-        {
-            throw new ArgumentOutOfRangeException("options.MaxResultBytes", _options.MaxResultBytes, "MaxResultBytes must be between 0 and 16 MiB.");
-        }
-
-        Check(_options.Retention, _options.InProgress, _options.WaitTimeout, _options.LockExpiry, "options");
+        _options.Validate(locks);
     }
 
     /// <summary>
@@ -60,7 +53,7 @@ public sealed class IdempotentProcessor
         var inProgress = request?.InProgress ?? _options.InProgress;
         var wait = request?.WaitTimeout ?? _options.WaitTimeout;
         var expiry = request?.LockExpiry ?? _options.LockExpiry;
-        Check(retention, inProgress, wait, expiry, "request");
+        IdempotencyOptions.CheckSettings(retention, inProgress, wait, expiry, "request", _locks);
         cancellationToken.ThrowIfCancellationRequested();
 
         var time = _locks.TimeProvider;
@@ -190,25 +183,5 @@ public sealed class IdempotentProcessor
         var resource = _options.ResourcePrefix + key;
         LockResources.Validate(resource, nameof(key));
         return resource;
-    }
-
-    private void Check(TimeSpan retention, InProgressBehavior inProgress, TimeSpan wait, TimeSpan expiry, string owner)
-    {
-        if (retention < TimeSpan.FromSeconds(1) || retention > TimeSpan.FromDays(365))
-        {
-            throw new ArgumentOutOfRangeException(owner + ".Retention", retention, "Retention must be between 1 second and 365 days.");
-        }
-
-        if (!Enum.IsDefined(inProgress))
-        {
-            throw new ArgumentOutOfRangeException(owner + ".InProgress", inProgress, "InProgress must be Wait or Throw.");
-        }
-
-        if (wait < TimeSpan.Zero || wait > TimeSpan.FromHours(1))
-        {
-            throw new ArgumentOutOfRangeException(owner + ".WaitTimeout", wait, "WaitTimeout must be between 0 and 1 hour.");
-        }
-
-        _locks.TimingFor(expiry, owner + ".LockExpiry");
     }
 }

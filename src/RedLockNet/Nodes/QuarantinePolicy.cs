@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using RedLockNet.Engine;
 
 namespace RedLockNet.Nodes;
 

@@ -1,5 +1,4 @@
 using RedLockNet.Timing;
-using RedLockNet.Engine;
 
 namespace RedLockNet.Nodes;
 

@@ -160,7 +160,7 @@ internal sealed class Lease
     /// <returns>The outcome as it applies to this lease: an extension of a lease that is no longer active changes nothing.</returns>
     public ExtendOutcome Apply(ExtendVerdict verdict, long start, TimeSpan ttl)
     {
-        var newDeadline = start + _time.ToTimestampTicks(ttl - LockTiming.DriftFor(ttl, _options));
+        var newDeadline = LockTiming.For(ttl, _options).DeadlineFrom(start, _time);
         bool lost;
         lock (_gate)
         {

@@ -23,8 +23,8 @@ internal sealed class LockLeases : IAsyncDisposable
     {
         var autoRenew = request?.AutoRenew ?? _options.AutoRenew;
         var cap = request?.MaxHoldTime ?? _options.MaxHoldTime;
-        var validity = LockTiming.For(grant.Ttl, _options);
-        var lease = new Lease(grant.Resource, grant.Key, grant.LockId, grant.Ttl, grant.Start, grant.ValidUntil,
+        var validity = grant.Timing;
+        var lease = new Lease(grant.Resource, grant.Key, grant.LockId, grant.Timing.Expiry, grant.Start, grant.ValidUntil,
             autoRenew, cap, validity.SafetyMargin, _options, OnLost)
         {
             GrantedAt = grant.DecidedAt,
