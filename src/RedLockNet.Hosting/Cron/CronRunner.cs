@@ -134,7 +134,7 @@ public sealed class CronRunner
         {
             try
             {
-                await new CronSchedule(this, job, term).RunAsync(cancellationToken).ConfigureAwait(false);
+                await new JobRunLoop(this, job, term).RunAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

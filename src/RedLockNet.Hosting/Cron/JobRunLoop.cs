@@ -8,10 +8,10 @@ using RedLockNet.Hosting.Election;
 namespace RedLockNet.Hosting.Cron;
 
 /// <summary>
-/// One job's schedule during one leadership term: catches up on ticks missed since the last claimed one, then
+/// One job's run loop for one leadership term: catches up on ticks missed since the last claimed one, then
 /// claims and runs each tick as it comes. Runs go through a single worker, so runs of one job never overlap.
 /// </summary>
-internal sealed class CronSchedule
+internal sealed class JobRunLoop
 {
     /// <summary>A catch-up looks at no more ticks than this (a per-second job after a long outage).</summary>
     private const int MaxTicksExamined = 1000;
@@ -32,7 +32,7 @@ internal sealed class CronSchedule
     private int _pending; // ticks queued or running
     private int _catchUpPending; // of those, missed ticks being caught up
 
-    public CronSchedule(CronRunner runner, CronJob job, LeadershipTerm term)
+    public JobRunLoop(CronRunner runner, CronJob job, LeadershipTerm term)
     {
         _runner = runner;
         _job = job;
