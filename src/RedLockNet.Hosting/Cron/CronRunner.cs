@@ -88,7 +88,8 @@ public sealed class CronRunner
 
     internal void Report(CronJob job, DateTimeOffset fireTime, CronTickOutcome outcome, LeadershipTerm? term, bool isCatchUp, string? detail = null, Exception? exception = null)
     {
-        HostingTelemetry.TickSettled(job.Name, outcome);
+        var outcomeName = outcome.ToString();
+        HostingTelemetry.TickSettled(job.Name, outcomeName);
         var suffix = detail is null ? string.Empty : ": " + detail;
         if (outcome is CronTickOutcome.Failed)
         {
@@ -96,11 +97,11 @@ public sealed class CronRunner
         }
         else if (outcome is CronTickOutcome.MissedPastGrace or CronTickOutcome.MissedQuorumUnavailable or CronTickOutcome.MissedLeadershipLost)
         {
-            HostingLog.TickMissed(Logger, job.Name, fireTime, outcome, suffix);
+            HostingLog.TickMissed(Logger, job.Name, fireTime, outcomeName, suffix);
         }
         else if (Logger.IsEnabled(LogLevel.Information))
         {
-            HostingLog.Tick(Logger, job.Name, fireTime, outcome, Elector.Identity, term?.Epoch ?? 0, suffix);
+            HostingLog.Tick(Logger, job.Name, fireTime, outcomeName, Elector.Identity, term?.Epoch ?? 0, suffix);
         }
 
         try

@@ -150,7 +150,7 @@ public sealed class LeaderElector
             : LeadershipEndReason.RenewDeadlineExceeded;
         ending.End(why);
         term.EndReason = ending.Reason ?? why;
-        HostingTelemetry.TermEnded(_options.Group, term.EndReason.Value);
+        HostingTelemetry.TermEnded(_options.Group, term.EndReason.Value.ToString());
         try
         {
             await work.ConfigureAwait(false);
@@ -220,7 +220,7 @@ public sealed class LeaderElector
 
         if (term.EndReason != LeadershipEndReason.Stopped)
         {
-            HostingLog.StoppedLeading(_logger, Identity, _options.Group, term.Epoch, term.EndReason!.Value);
+            HostingLog.StoppedLeading(_logger, Identity, _options.Group, term.Epoch, term.EndReason!.Value.ToString());
         }
     }
 
