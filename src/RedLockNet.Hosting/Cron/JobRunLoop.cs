@@ -40,6 +40,9 @@ internal sealed class JobRunLoop
         _time = runner.Time;
     }
 
+    /// <summary>Whether the loop got through its catch-up and schedules ticks as they come.</summary>
+    public bool CaughtUp { get; private set; }
+
     /// <summary>The record that keeps the job's highest claimed tick (ms since the epoch).</summary>
     private string HighWaterName => "last:" + _job.Name;
 
@@ -51,6 +54,7 @@ internal sealed class JobRunLoop
         try
         {
             var cursor = await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            CaughtUp = true;
             while (!cancellationToken.IsCancellationRequested && _job.NextAfter(cursor) is { } next)
             {
                 await WaitUntilAsync(next, cancellationToken).ConfigureAwait(false);

@@ -47,8 +47,8 @@ internal static partial class HostingLog
     [LoggerMessage(113, LogLevel.Error, "A TickSettled handler threw")]
     public static partial void TickHandlerFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(115, LogLevel.Error, "The schedule of job '{Job}' faulted; it restarts in a second")]
-    public static partial void ScheduleFaulted(ILogger logger, string job, Exception exception);
+    [LoggerMessage(115, LogLevel.Error, "The schedule of job '{Job}' faulted; it restarts in {PauseSeconds:0.##} s")]
+    public static partial void ScheduleFaulted(ILogger logger, string job, double pauseSeconds, Exception exception);
 
     [LoggerMessage(114, LogLevel.Warning, "Job '{Job}': {Count} ticks between {From:O} and {To:O} were past the misfire grace and are skipped")]
     public static partial void TicksPastGrace(ILogger logger, string job, int count, DateTimeOffset from, DateTimeOffset to);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RedLockNet.Hosting.Diagnostics;
+using RedLockNet.Hosting.Timing;
 
 namespace RedLockNet.Hosting.Election;
 
@@ -16,6 +17,9 @@ namespace RedLockNet.Hosting.Election;
 public sealed class LeaderElector
 {
     private const string RecordName = "leader";
+
+    /// <summary>A standby campaigns every [1, 1 + this) x the retry period, as in Kubernetes, so standbys drift apart.</summary>
+    private const double CampaignSpread = 0.2;
 
     private readonly RedLockFactory _locks;
     private readonly LeaderElectionOptions _options;
@@ -106,7 +110,7 @@ public sealed class LeaderElector
 
                 try
                 {
-                    await Task.Delay(Jittered(_options.RetryPeriod), _time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(Jitter.Stretch(_options.RetryPeriod, CampaignSpread), _time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -305,9 +309,6 @@ public sealed class LeaderElector
         var left = _options.RenewDeadline - _time.GetElapsedTime(started);
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
-
-    private static TimeSpan Jittered(TimeSpan period) =>
-        period + TimeSpan.FromTicks((long)(period.Ticks * 0.2 * Random.Shared.NextDouble()));
 
     private static string DefaultIdentity() =>
         string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}");
