@@ -33,12 +33,7 @@ public sealed class CronRunner
         ArgumentNullException.ThrowIfNull(jobs);
         _locks = locks;
         _options = options ?? new CronRunnerOptions();
-        if (_options.MisfireGrace < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException("options.MisfireGrace", _options.MisfireGrace, "The misfire grace must not be negative.");
-        }
-
-        ArgumentNullException.ThrowIfNull(_options.Election, "options.Election");
+        _options.Validate();
         Jobs = [.. jobs];
         if (Jobs.Count == 0)
         {

@@ -37,7 +37,7 @@ public sealed class LeaderElector
         ArgumentNullException.ThrowIfNull(options);
         _locks = locks;
         _options = options.Clone();
-        Validate(_options, locks);
+        _options.Validate(locks);
         Identity = _options.Identity ?? DefaultIdentity();
         _time = locks.TimeProvider;
         _logger = (_options.LoggerFactory ?? locks.LoggerFactory).CreateLogger("RedLockNet.Hosting.LeaderElector");
@@ -333,39 +333,6 @@ public sealed class LeaderElector
                     // the term is already over
                 }
             }
-        }
-    }
-
-    internal static void Validate(LeaderElectionOptions options, RedLockFactory locks)
-    {
-        LockResources.Validate(options.Group, "options.Group");
-        if (options.Identity is { } identity && (string.IsNullOrWhiteSpace(identity) || identity.Length > 256))
-        {
-            throw new ArgumentException("The identity must be 1 to 256 characters and not only white space.", "options.Identity");
-        }
-
-        if (options.RetryPeriod < TimeSpan.FromMilliseconds(10))
-        {
-            throw new ArgumentOutOfRangeException("options.RetryPeriod", options.RetryPeriod, "The retry period must be at least 10 ms.");
-        }
-
-        if (options.RenewDeadline <= options.RetryPeriod * 1.2)
-        {
-            throw new ArgumentOutOfRangeException("options.RenewDeadline", options.RenewDeadline,
-                $"The renew deadline must be longer than 1.2 x the retry period ({options.RetryPeriod.TotalMilliseconds:0} ms), so a leader gets more than one try to renew.");
-        }
-
-        if (options.LeaseDuration <= options.RenewDeadline)
-        {
-            throw new ArgumentOutOfRangeException("options.LeaseDuration", options.LeaseDuration,
-                $"The lease duration must be longer than the renew deadline ({options.RenewDeadline.TotalMilliseconds:0} ms).");
-        }
-
-        var drift = locks.TimingFor(options.LeaseDuration, "options.LeaseDuration").Drift;
-        if (options.RenewDeadline >= options.LeaseDuration - drift)
-        {
-            throw new ArgumentOutOfRangeException("options.RenewDeadline", options.RenewDeadline,
-                $"The renew deadline must be shorter than the lease duration less its clock-drift allowance ({drift.TotalMilliseconds:0.#} ms), so leading work stops before the lease can expire.");
         }
     }
 }
