@@ -46,7 +46,7 @@ internal sealed class JobRunLoop
     /// <summary>The record that keeps the job's highest claimed tick (ms since the epoch).</summary>
     private string HighWaterName => "last:" + _job.Name;
 
-    private string ClaimValue => _term.Epoch.ToString(CultureInfo.InvariantCulture) + "|" + _term.Identity;
+    private string ClaimValue => LeaderRecord.Of(_term).Format();
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

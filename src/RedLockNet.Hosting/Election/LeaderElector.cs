@@ -233,7 +233,7 @@ public sealed class LeaderElector
     {
         try
         {
-            var value = epoch.ToString(CultureInfo.InvariantCulture) + "|" + Identity;
+            var value = new LeaderRecord(epoch, Identity).Format();
             await _locks.Records.WriteAsync(handle, RecordName, value, new LockRecordWriteOptions { Retention = _options.LeaseDuration }, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -255,26 +255,9 @@ public sealed class LeaderElector
             return;
         }
 
-        string? leader = null;
-        var newest = long.MinValue;
-        foreach (var value in read.Values)
+        if (LeaderRecord.Newest(read.Values) is { } leader)
         {
-            if (value is null)
-            {
-                continue;
-            }
-
-            var bar = value.IndexOf('|', StringComparison.Ordinal);
-            if (bar > 0 && long.TryParse(value.AsSpan(0, bar), NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch) && epoch >= newest)
-            {
-                newest = epoch;
-                leader = value[(bar + 1)..];
-            }
-        }
-
-        if (leader is not null)
-        {
-            Observed(leader);
+            Observed(leader.Identity);
         }
     }
 
