@@ -10,6 +10,9 @@ namespace RedLockNet.Hosting.Election;
 /// <param name="Identity">The leader's identity (may itself contain the separator: only the first one counts).</param>
 internal readonly record struct LeaderRecord(long Epoch, string Identity)
 {
+    /// <summary>The name of the leader record, kept next to the group's lock.</summary>
+    public const string RecordName = "leader";
+
     private const char Separator = '|';
 
     /// <summary>The record of <paramref name="term"/>.</summary>
