@@ -31,6 +31,21 @@ public sealed class CronJobOptions
     /// Default: <see cref="CronRunnerOptions.MisfireGrace"/>.
     /// </summary>
     public TimeSpan? MisfireGrace { get; set; }
+
+    /// <summary>Checks the job's settings, naming the broken property as <c>options.Property</c>.</summary>
+    /// <exception cref="ArgumentException">A property breaks a rule.</exception>
+    internal void Validate()
+    {
+        if (MisfireGrace is { } grace && grace < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException("options.MisfireGrace", grace, "MisfireGrace must not be negative.");
+        }
+
+        if (!Enum.IsDefined(Overlap))
+        {
+            throw new ArgumentOutOfRangeException("options.Overlap", Overlap, "Overlap must be Skip or Queue.");
+        }
+    }
 }
 
 /// <summary>What a job run is told: which tick, under which leadership term, on which replica.</summary>
@@ -86,15 +101,7 @@ public sealed class CronJob
         }
 
         var opts = options ?? new CronJobOptions();
-        if (opts.MisfireGrace is { } grace && grace < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException("options.MisfireGrace", grace, "MisfireGrace must not be negative.");
-        }
-
-        if (!Enum.IsDefined(opts.Overlap))
-        {
-            throw new ArgumentOutOfRangeException("options.Overlap", opts.Overlap, "Overlap must be Skip or Queue.");
-        }
+        opts.Validate();
 
         return new CronJob(name, cronExpression, Parse(cronExpression), timeZone ?? TimeZoneInfo.Utc, run, opts);
     }

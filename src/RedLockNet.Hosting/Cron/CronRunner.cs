@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RedLockNet.Hosting.Diagnostics;
 using RedLockNet.Hosting.Election;
+using RedLockNet.Hosting.Timing;
 
 namespace RedLockNet.Hosting.Cron;
 
@@ -14,6 +15,12 @@ namespace RedLockNet.Hosting.Cron;
 /// </summary>
 public sealed class CronRunner
 {
+    /// <summary>The pause after a job loop's first fault; it doubles (jittered) with each fault in a row.</summary>
+    private static readonly TimeSpan FirstRestartPause = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The longest pause between restarts of a faulting job loop.</summary>
+    private static readonly TimeSpan LongestRestartPause = TimeSpan.FromSeconds(5);
+
     private readonly RedLockFactory _locks;
     private readonly CronRunnerOptions _options;
     private readonly Func<LeadershipTerm, CancellationToken, Task>? _userStarted;
@@ -26,12 +33,7 @@ public sealed class CronRunner
         ArgumentNullException.ThrowIfNull(jobs);
         _locks = locks;
         _options = options ?? new CronRunnerOptions();
-        if (_options.MisfireGrace < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException("options.MisfireGrace", _options.MisfireGrace, "The misfire grace must not be negative.");
-        }
-
-        ArgumentNullException.ThrowIfNull(_options.Election, "options.Election");
+        _options.Validate();
         Jobs = [.. jobs];
         if (Jobs.Count == 0)
         {
@@ -88,7 +90,8 @@ public sealed class CronRunner
 
     internal void Report(CronJob job, DateTimeOffset fireTime, CronTickOutcome outcome, LeadershipTerm? term, bool isCatchUp, string? detail = null, Exception? exception = null)
     {
-        HostingTelemetry.TickSettled(job.Name, outcome);
+        var outcomeName = outcome.ToString();
+        HostingTelemetry.TickSettled(job.Name, outcomeName);
         var suffix = detail is null ? string.Empty : ": " + detail;
         if (outcome is CronTickOutcome.Failed)
         {
@@ -96,11 +99,11 @@ public sealed class CronRunner
         }
         else if (outcome is CronTickOutcome.MissedPastGrace or CronTickOutcome.MissedQuorumUnavailable or CronTickOutcome.MissedLeadershipLost)
         {
-            HostingLog.TickMissed(Logger, job.Name, fireTime, outcome, suffix);
+            HostingLog.TickMissed(Logger, job.Name, fireTime, outcomeName, suffix);
         }
         else if (Logger.IsEnabled(LogLevel.Information))
         {
-            HostingLog.Tick(Logger, job.Name, fireTime, outcome, Elector.Identity, term?.Epoch ?? 0, suffix);
+            HostingLog.Tick(Logger, job.Name, fireTime, outcomeName, Elector.Identity, term?.Epoch ?? 0, suffix);
         }
 
         try
@@ -125,24 +128,30 @@ public sealed class CronRunner
     }
 
     /// <summary>
-    /// Runs one job's schedule for the term. Job failures never reach here; should the schedule itself fault, it is
-    /// logged and restarted (catching up from the last claimed tick) rather than leaving a leader that runs nothing.
+    /// Runs one job's loop for the term. Job failures never reach here; should the loop itself fault (say, too few
+    /// nodes answer its catch-up read), it is logged and restarted (catching up from the last claimed tick) after a
+    /// jittered back-off, rather than leaving a leader that runs nothing. The back-off starts over once a loop got
+    /// through its catch-up.
     /// </summary>
     private async Task KeepScheduledAsync(CronJob job, LeadershipTerm term, CancellationToken cancellationToken)
     {
+        var faults = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
+            var loop = new JobRunLoop(this, job, term);
             try
             {
-                await new CronSchedule(this, job, term).RunAsync(cancellationToken).ConfigureAwait(false);
+                await loop.RunAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                HostingLog.ScheduleFaulted(Logger, job.Name, ex);
+                faults = loop.CaughtUp ? 1 : faults + 1;
+                var pause = Jitter.Backoff(FirstRestartPause, LongestRestartPause, faults);
+                HostingLog.ScheduleFaulted(Logger, job.Name, pause.TotalSeconds, ex);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(1), Time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(pause, Time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -16,4 +16,19 @@ public sealed class CronRunnerOptions
     /// late; older ones are skipped and reported. Default 1 minute. A job can override it.
     /// </summary>
     public TimeSpan MisfireGrace { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Checks the runner's own settings, naming the broken property as <c>options.Property</c>. The election's rules
+    /// are checked by the <see cref="LeaderElector"/> the runner builds from it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A property breaks a rule.</exception>
+    internal void Validate()
+    {
+        if (MisfireGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException("options.MisfireGrace", MisfireGrace, "The misfire grace must not be negative.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Election, "options.Election");
+    }
 }

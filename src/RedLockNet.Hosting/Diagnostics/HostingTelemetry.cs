@@ -3,7 +3,10 @@ using RedLockNet.Diagnostics;
 
 namespace RedLockNet.Hosting.Diagnostics;
 
-/// <summary>Metrics of leader election and the cron runner, on the <c>RedLockNet</c> meter.</summary>
+/// <summary>
+/// Metrics of leader election and the cron runner, on the <c>RedLockNet</c> meter. Reasons and outcomes come in as
+/// their names (the tag values), so this folder depends on neither the election nor the cron runner.
+/// </summary>
 internal static class HostingTelemetry
 {
     private static Meter Meter => RedLockTelemetry.Meter;
@@ -17,9 +20,9 @@ internal static class HostingTelemetry
     public static void TermStarted(string group) =>
         Terms.Add(1, new KeyValuePair<string, object?>(RedLockTags.Group, group), new KeyValuePair<string, object?>(RedLockTags.Event, "started"));
 
-    public static void TermEnded(string group, Election.LeadershipEndReason reason) =>
-        Terms.Add(1, new KeyValuePair<string, object?>(RedLockTags.Group, group), new KeyValuePair<string, object?>(RedLockTags.Event, reason.ToString()));
+    public static void TermEnded(string group, string reason) =>
+        Terms.Add(1, new KeyValuePair<string, object?>(RedLockTags.Group, group), new KeyValuePair<string, object?>(RedLockTags.Event, reason));
 
-    public static void TickSettled(string job, Cron.CronTickOutcome outcome) =>
-        Ticks.Add(1, new KeyValuePair<string, object?>(RedLockTags.Job, job), new KeyValuePair<string, object?>(RedLockTags.Outcome, outcome.ToString()));
+    public static void TickSettled(string job, string outcome) =>
+        Ticks.Add(1, new KeyValuePair<string, object?>(RedLockTags.Job, job), new KeyValuePair<string, object?>(RedLockTags.Outcome, outcome));
 }

@@ -53,4 +53,45 @@ public sealed class LeaderElectionOptions
     public ILoggerFactory? LoggerFactory { get; set; }
 
     internal LeaderElectionOptions Clone() => (LeaderElectionOptions)MemberwiseClone();
+
+    /// <summary>
+    /// Checks every rule of these options against <paramref name="locks"/> (the lease must also be a valid lock expiry
+    /// there), naming the broken property as <c>options.Property</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A property breaks a rule.</exception>
+    internal void Validate(RedLockFactory locks)
+    {
+        LockResources.Validate(Group, ParamName(nameof(Group)));
+        if (Identity is { } identity && (string.IsNullOrWhiteSpace(identity) || identity.Length > 256))
+        {
+            throw new ArgumentException("The identity must be 1 to 256 characters and not only white space.", ParamName(nameof(Identity)));
+        }
+
+        if (RetryPeriod < TimeSpan.FromMilliseconds(10))
+        {
+            throw new ArgumentOutOfRangeException(ParamName(nameof(RetryPeriod)), RetryPeriod, "The retry period must be at least 10 ms.");
+        }
+
+        if (RenewDeadline <= RetryPeriod * 1.2)
+        {
+            throw new ArgumentOutOfRangeException(ParamName(nameof(RenewDeadline)), RenewDeadline,
+                $"The renew deadline must be longer than 1.2 x the retry period ({RetryPeriod.TotalMilliseconds:0} ms), so a leader gets more than one try to renew.");
+        }
+
+        if (LeaseDuration <= RenewDeadline)
+        {
+            throw new ArgumentOutOfRangeException(ParamName(nameof(LeaseDuration)), LeaseDuration,
+                $"The lease duration must be longer than the renew deadline ({RenewDeadline.TotalMilliseconds:0} ms).");
+        }
+
+        var drift = locks.TimingFor(LeaseDuration, ParamName(nameof(LeaseDuration))).Drift;
+        if (RenewDeadline >= LeaseDuration - drift)
+        {
+            throw new ArgumentOutOfRangeException(ParamName(nameof(RenewDeadline)), RenewDeadline,
+                $"The renew deadline must be shorter than the lease duration less its clock-drift allowance ({drift.TotalMilliseconds:0.#} ms), so leading work stops before the lease can expire.");
+        }
+    }
+
+    /// <summary>A property's name as the caller of an elector's constructor sees it: a property of its <c>options</c>.</summary>
+    private static string ParamName(string property) => "options." + property;
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RedLockNet.Hosting.Diagnostics;
+using RedLockNet.Hosting.Timing;
 
 namespace RedLockNet.Hosting.Election;
 
@@ -15,12 +16,14 @@ namespace RedLockNet.Hosting.Election;
 /// </summary>
 public sealed class LeaderElector
 {
-    private const string RecordName = "leader";
+    /// <summary>A standby campaigns every [1, 1 + this) x the retry period, as in Kubernetes, so standbys drift apart.</summary>
+    private const double CampaignSpread = 0.2;
 
     private readonly RedLockFactory _locks;
     private readonly LeaderElectionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ElectorContext _context;
     private LeadershipTerm? _term;
     private string? _observedLeader;
     private int _running;
@@ -33,10 +36,11 @@ public sealed class LeaderElector
         ArgumentNullException.ThrowIfNull(options);
         _locks = locks;
         _options = options.Clone();
-        Validate(_options, locks);
+        _options.Validate(locks);
         Identity = _options.Identity ?? DefaultIdentity();
         _time = locks.TimeProvider;
         _logger = (_options.LoggerFactory ?? locks.LoggerFactory).CreateLogger("RedLockNet.Hosting.LeaderElector");
+        _context = new ElectorContext(_options, Identity, locks.Records, _time, _logger, Observed);
     }
 
     /// <summary>This replica's identity.</summary>
@@ -106,7 +110,7 @@ public sealed class LeaderElector
 
                 try
                 {
-                    await Task.Delay(Jittered(_options.RetryPeriod), _time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(Jitter.Stretch(_options.RetryPeriod, CampaignSpread), _time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -120,121 +124,18 @@ public sealed class LeaderElector
         }
     }
 
+    /// <summary>Leads one term of the lock just acquired, publishing it as the current term while it lasts.</summary>
     private async Task LeadAsync(ILockHandle handle, long acquireStarted, CancellationToken stop)
     {
-        using var termCts = CancellationTokenSource.CreateLinkedTokenSource(handle.LostToken, stop);
-        var term = new LeadershipTerm(_options.Group, Identity, handle, _time.GetUtcNow(), termCts.Token);
-        var ending = new TermEnding(termCts);
-        await using var deadline = _time.CreateTimer(
-            static state => ((TermEnding)state!).End(LeadershipEndReason.RenewDeadlineExceeded), ending,
-            Remaining(acquireStarted), Timeout.InfiniteTimeSpan);
-
-        Volatile.Write(ref _term, term);
-        HostingTelemetry.TermStarted(_options.Group);
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            HostingLog.StartedLeading(_logger, Identity, _options.Group, term.Epoch);
-        }
-
-        await WriteRecordAsync(handle, term.Epoch, termCts.Token).ConfigureAwait(false);
-        Observed(Identity);
-        var work = _options.OnStartedLeading is { } onStarted
-            ? Task.Run(() => onStarted(term, termCts.Token), CancellationToken.None)
-            : Task.CompletedTask;
-
-        await RenewWhileLeadingAsync(handle, deadline, ending, termCts.Token).ConfigureAwait(false);
-
-        // the term is over: record why, stop the work, wait for it, then let go of the lock
-        var why = stop.IsCancellationRequested ? LeadershipEndReason.Stopped
-            : handle.LostToken.IsCancellationRequested ? LeadershipEndReason.LockLost
-            : LeadershipEndReason.RenewDeadlineExceeded;
-        ending.End(why);
-        term.EndReason = ending.Reason ?? why;
-        HostingTelemetry.TermEnded(_options.Group, term.EndReason.Value);
+        await using var lifecycle = new LeadershipTermLifecycle(_context, handle, acquireStarted, stop);
+        Volatile.Write(ref _term, lifecycle.Term);
         try
         {
-            await work.ConfigureAwait(false);
+            await lifecycle.RunAsync().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (termCts.IsCancellationRequested)
+        finally
         {
-            // the work honoured the end of the term
-        }
-        catch (Exception ex)
-        {
-            HostingLog.CallbackFailed(_logger, _options.Group, ex);
-        }
-
-        await LetGoAsync(handle, term).ConfigureAwait(false);
-        Volatile.Write(ref _term, null);
-        Invoke(_options.OnStoppedLeading, term);
-    }
-
-    /// <summary>Renews every retry period until the term ends; a confirmed renewal pushes the renew deadline out.</summary>
-    private async Task RenewWhileLeadingAsync(ILockHandle handle, ITimer deadline, TermEnding ending, CancellationToken term)
-    {
-        while (!term.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_options.RetryPeriod, _time, term).ConfigureAwait(false);
-                var started = _time.GetTimestamp();
-                if (!await handle.ExtendAsync(null, term).ConfigureAwait(false))
-                {
-                    ending.End(LeadershipEndReason.LockLost);
-                    return;
-                }
-
-                deadline.Change(Remaining(started), Timeout.InfiniteTimeSpan);
-                await WriteRecordAsync(handle, handle.FencingToken, term).ConfigureAwait(false);
-            }
-            catch (QuorumUnavailableException ex)
-            {
-                HostingLog.RenewalUnconfirmed(_logger, _options.Group, ex.Message); // the deadline timer decides
-            }
-            catch (OperationCanceledException) when (term.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task LetGoAsync(ILockHandle handle, LeadershipTerm term)
-    {
-        if (term.EndReason == LeadershipEndReason.Stopped && !_options.ReleaseOnStop)
-        {
-            return; // the lock expires with its lease
-        }
-
-        try
-        {
-            await handle.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
-            if (term.EndReason == LeadershipEndReason.Stopped && _logger.IsEnabled(LogLevel.Information))
-            {
-                HostingLog.ReleasedLeadership(_logger, Identity, _options.Group, term.Epoch);
-            }
-        }
-        catch (Exception ex) when (ex is RedLockException or ObjectDisposedException)
-        {
-            HostingLog.ReleaseFailed(_logger, _options.Group, ex);
-        }
-
-        if (term.EndReason != LeadershipEndReason.Stopped)
-        {
-            HostingLog.StoppedLeading(_logger, Identity, _options.Group, term.Epoch, term.EndReason!.Value);
-        }
-    }
-
-    /// <summary>Tells the standbys who leads: a record next to the lock, written only while the lock is ours.</summary>
-    private async Task WriteRecordAsync(ILockHandle handle, long epoch, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var value = epoch.ToString(CultureInfo.InvariantCulture) + "|" + Identity;
-            await _locks.Records.WriteAsync(handle, RecordName, value, new LockRecordWriteOptions { Retention = _options.LeaseDuration }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // the term ended meanwhile
+            Volatile.Write(ref _term, null);
         }
     }
 
@@ -244,33 +145,16 @@ public sealed class LeaderElector
         LockRecordRead read;
         try
         {
-            read = await _locks.Records.ReadAsync(_options.Group, RecordName, cancellationToken).ConfigureAwait(false);
+            read = await _locks.Records.ReadAsync(_options.Group, LeaderRecord.RecordName, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             return;
         }
 
-        string? leader = null;
-        var newest = long.MinValue;
-        foreach (var value in read.Values)
+        if (LeaderRecord.Newest(read.Values) is { } leader)
         {
-            if (value is null)
-            {
-                continue;
-            }
-
-            var bar = value.IndexOf('|', StringComparison.Ordinal);
-            if (bar > 0 && long.TryParse(value.AsSpan(0, bar), NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch) && epoch >= newest)
-            {
-                newest = epoch;
-                leader = value[(bar + 1)..];
-            }
-        }
-
-        if (leader is not null)
-        {
-            Observed(leader);
+            Observed(leader.Identity);
         }
     }
 
@@ -283,88 +167,10 @@ public sealed class LeaderElector
                 HostingLog.NewLeader(_logger, _options.Group, leader);
             }
 
-            Invoke(_options.OnNewLeader, leader);
+            _context.Invoke(_options.OnNewLeader, leader);
         }
     }
-
-    private void Invoke<T>(Action<T>? callback, T argument)
-    {
-        try
-        {
-            callback?.Invoke(argument);
-        }
-        catch (Exception ex)
-        {
-            HostingLog.CallbackFailed(_logger, _options.Group, ex);
-        }
-    }
-
-    /// <summary>Time left until the renew deadline of a renewal (or acquisition) that started at <paramref name="started"/>.</summary>
-    private TimeSpan Remaining(long started)
-    {
-        var left = _options.RenewDeadline - _time.GetElapsedTime(started);
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
-    }
-
-    private static TimeSpan Jittered(TimeSpan period) =>
-        period + TimeSpan.FromTicks((long)(period.Ticks * 0.2 * Random.Shared.NextDouble()));
 
     private static string DefaultIdentity() =>
         string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}");
-
-    /// <summary>Ends a term once, remembering the first reason.</summary>
-    private sealed class TermEnding(CancellationTokenSource term)
-    {
-        private int _reason = -1;
-
-        public LeadershipEndReason? Reason => Volatile.Read(ref _reason) is var r and >= 0 ? (LeadershipEndReason)r : null;
-
-        public void End(LeadershipEndReason reason)
-        {
-            if (Interlocked.CompareExchange(ref _reason, (int)reason, -1) == -1)
-            {
-                try
-                {
-                    term.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // the term is already over
-                }
-            }
-        }
-    }
-
-    internal static void Validate(LeaderElectionOptions options, RedLockFactory locks)
-    {
-        LockResources.Validate(options.Group, "options.Group");
-        if (options.Identity is { } identity && (string.IsNullOrWhiteSpace(identity) || identity.Length > 256))
-        {
-            throw new ArgumentException("The identity must be 1 to 256 characters and not only white space.", "options.Identity");
-        }
-
-        if (options.RetryPeriod < TimeSpan.FromMilliseconds(10))
-        {
-            throw new ArgumentOutOfRangeException("options.RetryPeriod", options.RetryPeriod, "The retry period must be at least 10 ms.");
-        }
-
-        if (options.RenewDeadline <= options.RetryPeriod * 1.2)
-        {
-            throw new ArgumentOutOfRangeException("options.RenewDeadline", options.RenewDeadline,
-                $"The renew deadline must be longer than 1.2 x the retry period ({options.RetryPeriod.TotalMilliseconds:0} ms), so a leader gets more than one try to renew.");
-        }
-
-        if (options.LeaseDuration <= options.RenewDeadline)
-        {
-            throw new ArgumentOutOfRangeException("options.LeaseDuration", options.LeaseDuration,
-                $"The lease duration must be longer than the renew deadline ({options.RenewDeadline.TotalMilliseconds:0} ms).");
-        }
-
-        var drift = locks.TimingFor(options.LeaseDuration, "options.LeaseDuration").Drift;
-        if (options.RenewDeadline >= options.LeaseDuration - drift)
-        {
-            throw new ArgumentOutOfRangeException("options.RenewDeadline", options.RenewDeadline,
-                $"The renew deadline must be shorter than the lease duration less its clock-drift allowance ({drift.TotalMilliseconds:0.#} ms), so leading work stops before the lease can expire.");
-        }
-    }
 }

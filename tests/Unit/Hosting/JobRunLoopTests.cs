@@ -7,7 +7,7 @@ using static RedLockNet.Tests.Unit.Hosting.CronSim;
 namespace RedLockNet.Tests.Unit.Hosting;
 
 /// <summary>The cron runner on a fake clock over simulated nodes: scheduling, exactly-once across replicas, overlap, failures.</summary>
-public sealed class CronScheduleTests
+public sealed class JobRunLoopTests
 {
     [Fact]
     public async Task A_leader_runs_each_tick_once_with_its_fire_time_epoch_and_replica()

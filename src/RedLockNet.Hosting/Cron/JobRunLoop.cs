@@ -8,10 +8,10 @@ using RedLockNet.Hosting.Election;
 namespace RedLockNet.Hosting.Cron;
 
 /// <summary>
-/// One job's schedule during one leadership term: catches up on ticks missed since the last claimed one, then
+/// One job's run loop for one leadership term: catches up on ticks missed since the last claimed one, then
 /// claims and runs each tick as it comes. Runs go through a single worker, so runs of one job never overlap.
 /// </summary>
-internal sealed class CronSchedule
+internal sealed class JobRunLoop
 {
     /// <summary>A catch-up looks at no more ticks than this (a per-second job after a long outage).</summary>
     private const int MaxTicksExamined = 1000;
@@ -32,7 +32,7 @@ internal sealed class CronSchedule
     private int _pending; // ticks queued or running
     private int _catchUpPending; // of those, missed ticks being caught up
 
-    public CronSchedule(CronRunner runner, CronJob job, LeadershipTerm term)
+    public JobRunLoop(CronRunner runner, CronJob job, LeadershipTerm term)
     {
         _runner = runner;
         _job = job;
@@ -40,10 +40,13 @@ internal sealed class CronSchedule
         _time = runner.Time;
     }
 
+    /// <summary>Whether the loop got through its catch-up and schedules ticks as they come.</summary>
+    public bool CaughtUp { get; private set; }
+
     /// <summary>The record that keeps the job's highest claimed tick (ms since the epoch).</summary>
     private string HighWaterName => "last:" + _job.Name;
 
-    private string ClaimValue => _term.Epoch.ToString(CultureInfo.InvariantCulture) + "|" + _term.Identity;
+    private string ClaimValue => LeaderRecord.Of(_term).Format();
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -51,6 +54,7 @@ internal sealed class CronSchedule
         try
         {
             var cursor = await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            CaughtUp = true;
             while (!cancellationToken.IsCancellationRequested && _job.NextAfter(cursor) is { } next)
             {
                 await WaitUntilAsync(next, cancellationToken).ConfigureAwait(false);
