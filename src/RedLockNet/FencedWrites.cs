@@ -17,7 +17,8 @@ public static class FencedWrites
     /// unless a write with a higher fencing token got there first. The same holder may write again with its token.
     /// </summary>
     /// <returns>True when written; false when refused because a later holder has written.</returns>
-    public static async Task<bool> FencedSetAsync(this IDatabaseAsync database, RedisKey key, RedisValue value, long fencingToken, TimeSpan? expiry = null)
+    /// <remarks><paramref name="cancellationToken"/> stops the wait; a write already sent may still land.</remarks>
+    public static async Task<bool> FencedSetAsync(this IDatabaseAsync database, RedisKey key, RedisValue value, long fencingToken, TimeSpan? expiry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fencingToken);
@@ -28,15 +29,15 @@ public static class FencedWrites
 
         var ttlMs = expiry is { } e ? TimeUnits.ToRedisMilliseconds(e) : 0;
         var call = new FencedSetCall(key, value, fencingToken, ttlMs).ToCall();
-        var result = await call.Script.EvaluateAsync(database, call.Keys, call.Args).ConfigureAwait(false);
+        var result = await call.Script.EvaluateAsync(database, call.Keys, call.Args).WaitAsync(cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 
     /// <summary>Reads a value written by <see cref="FencedSetAsync"/> and the token it was written with; null when absent.</summary>
-    public static async Task<(RedisValue Value, long FencingToken)?> FencedGetAsync(this IDatabaseAsync database, RedisKey key)
+    public static async Task<(RedisValue Value, long FencingToken)?> FencedGetAsync(this IDatabaseAsync database, RedisKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(database);
-        var fields = await database.HashGetAsync(key, ["value", "fence"]).ConfigureAwait(false);
+        var fields = await database.HashGetAsync(key, ["value", "fence"]).WaitAsync(cancellationToken).ConfigureAwait(false);
         return fields[1].IsNull ? null : (fields[0], (long)fields[1]);
     }
 }

@@ -18,18 +18,18 @@ public sealed class FencingTests
         var data = store.GetDatabase();
 
         var paused = await locks.AcquireAsync("invoice:42", new LockRequest { Expiry = TimeSpan.FromMilliseconds(300), AutoRenew = false }, Clusters.Bound());
-        Assert.True(await data.FencedSetAsync("invoice:42", "draft by first holder", paused.FencingToken));
+        Assert.True(await data.FencedSetAsync("invoice:42", "draft by first holder", paused.FencingToken, cancellationToken: TestContext.Current.CancellationToken));
 
         // the first holder stalls (a long GC pause) past its expiry; the lock passes on
         await Task.Delay(500, TestContext.Current.CancellationToken);
         await using var next = await locks.AcquireAsync("invoice:42", Clusters.Bound());
         Assert.True(next.FencingToken > paused.FencingToken);
-        Assert.True(await data.FencedSetAsync("invoice:42", "final by second holder", next.FencingToken));
+        Assert.True(await data.FencedSetAsync("invoice:42", "final by second holder", next.FencingToken, cancellationToken: TestContext.Current.CancellationToken));
 
         // the first holder wakes up and writes with its stale token: refused
-        Assert.False(await data.FencedSetAsync("invoice:42", "stale overwrite", paused.FencingToken));
-        Assert.True(await data.FencedSetAsync("invoice:42", "second write by second holder", next.FencingToken)); // same token: fine
-        var stored = await data.FencedGetAsync("invoice:42");
+        Assert.False(await data.FencedSetAsync("invoice:42", "stale overwrite", paused.FencingToken, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.True(await data.FencedSetAsync("invoice:42", "second write by second holder", next.FencingToken, cancellationToken: TestContext.Current.CancellationToken)); // same token: fine
+        var stored = await data.FencedGetAsync("invoice:42", TestContext.Current.CancellationToken);
         Assert.Equal("second write by second holder", stored!.Value.Value);
         Assert.Equal(next.FencingToken, stored.Value.FencingToken);
     }
@@ -148,8 +148,8 @@ public sealed class FencingTests
     {
         await using var cluster = await TestNodeCluster.StartAsync(1, cancellationToken: Clusters.Bound());
         await using var store = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[0]);
-        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.GetDatabase().FencedSetAsync("k", "v", 0));
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.GetDatabase().FencedSetAsync("k", "v", 0, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Equal("fencingToken", ex.ParamName);
-        Assert.Null(await store.GetDatabase().FencedGetAsync("k"));
+        Assert.Null(await store.GetDatabase().FencedGetAsync("k", TestContext.Current.CancellationToken));
     }
 }
