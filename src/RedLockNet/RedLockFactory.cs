@@ -186,6 +186,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         _quarantine.NoteExpiry(timing.Expiry);
+        var mintToken = _options.Fencing && (request?.FencingOnAcquire ?? _options.FencingOnAcquire);
 
         var key = LockKeys.For(_options.KeyPrefix, resource);
         var time = _options.TimeProvider;
@@ -196,8 +197,8 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         try
         {
             result = wait == TimeSpan.Zero
-                ? await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, cancellationToken).ConfigureAwait(false)
-                : await WaitForLockAsync(resource, key, timing, wait, cancellationToken).ConfigureAwait(false);
+                ? await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false)
+                : await WaitForLockAsync(resource, key, timing, mintToken, wait, cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -209,7 +210,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     }
 
     /// <summary>Attempts through the retry pipeline until acquired or the wait runs out; an attempt under way is let finish.</summary>
-    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, TimeSpan wait, CancellationToken cancellationToken)
+    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, TimeSpan wait, CancellationToken cancellationToken)
     {
         using var waitCts = wait == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
@@ -226,7 +227,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
                         return last; // the wait is over: no new attempt
                     }
 
-                    last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, cancellationToken).ConfigureAwait(false);
+                    last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false);
                     return last;
                 },
                 waitCts.Token).ConfigureAwait(false);

@@ -54,8 +54,23 @@ public sealed class ChaosWorker(
             return;
         }
 
+        long token = 0;
+        if (fencing)
+        {
+            try
+            {
+                // minted after acquiring (one more round while the lock stands): the lazy path users get by default
+                token = await handle.GetFencingTokenAsync(cancellationToken);
+            }
+            catch (RedLockException ex)
+            {
+                record(new ChaosEvent(client, "acquire-failed", ChaosEvent.Now, op, T0: t0, Error: "mint " + ex.GetType().Name));
+                await handle.DisposeAsync();
+                return;
+            }
+        }
+
         var acquired = ChaosEvent.Now;
-        var token = handle.FencingToken;
         record(new ChaosEvent(client, "acquired", acquired, op, T0: t0, Token: token, ValidUntil: acquired + ChaosEvent.Ticks(handle.RemainingValidity)));
         try
         {

@@ -82,7 +82,7 @@ public sealed class LeaderElector
                 {
                     handle = await _locks.TryAcquireAsync(
                         _options.Group,
-                        new LockRequest { Expiry = _options.LeaseDuration, AutoRenew = false, WaitTimeout = TimeSpan.Zero },
+                        new LockRequest { Expiry = _options.LeaseDuration, AutoRenew = false, WaitTimeout = TimeSpan.Zero, FencingOnAcquire = true },
                         cancellationToken).ConfigureAwait(false);
                 }
                 catch (QuorumUnavailableException ex)

@@ -21,7 +21,7 @@ public sealed class LeadershipTerm
         Group = group;
         Identity = identity;
         Lock = handle;
-        Epoch = handle.FencingToken;
+        Epoch = handle.FencingToken ?? 0; // minted on acquisition (0 only with fencing off)
         StartedAt = startedAt;
         CancellationToken = token;
     }

@@ -50,9 +50,9 @@ public sealed class AcquireAttempt
 /// <param name="Timing">The time to live set on the nodes, and its validity arithmetic.</param>
 /// <param name="Start">Monotonic timestamp taken before the first send.</param>
 /// <param name="ValidUntil">Monotonic timestamp until which the lock may be relied on.</param>
-/// <param name="FencingToken">The settled fencing token (0 with fencing off).</param>
+/// <param name="FencingToken">The settled fencing token when one was minted on acquisition, else null.</param>
 /// <param name="DecidedAt">Monotonic timestamp at which the validity check passed: the moment the lock was handed out.</param>
-internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey Key, string LockId, LockTiming Timing, long Start, long ValidUntil, long FencingToken, long DecidedAt)
+internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey Key, string LockId, LockTiming Timing, long Start, long ValidUntil, long? FencingToken, long DecidedAt)
 {
     /// <summary>The acquire call to each node; some may still be in flight (the vote ended at a majority).</summary>
     public IReadOnlyList<Task<StackExchange.Redis.RedisResult>?> Calls { get; init; } = [];

@@ -16,12 +16,23 @@ public interface ILockHandle : IAsyncDisposable
     string LockId { get; }
 
     /// <summary>
-    /// A number strictly greater than the token of every earlier holder of this resource (under the conditions in
-    /// the README), for the protected resource to refuse writes from stale holders: pass it with every write and
-    /// have the resource reject tokens lower than the highest it has seen. Large (the acquiring client's clock in
-    /// microseconds, or one more than the last token); 0 when <see cref="RedLockOptions.Fencing"/> is off.
+    /// This holder's fencing token once one was minted (<see cref="GetFencingTokenAsync"/>, or at acquisition with
+    /// <see cref="LockRequest.FencingOnAcquire"/>); <see langword="null"/> before. A missing token is null, never 0, so
+    /// it cannot be mistaken for a real one.
     /// </summary>
-    long FencingToken { get; }
+    long? FencingToken { get; }
+
+    /// <summary>
+    /// The fencing token of this holding: a number strictly greater than the token of every earlier holder of this
+    /// resource (under the conditions in the README), for the protected resource to refuse writes from stale holders:
+    /// pass it with every write and have the resource reject tokens lower than the highest it has seen. Minted on the
+    /// first call, at most one extra round trip, while this holder still holds the lock on a majority (each node
+    /// raises its counter only where our lock key still stands); later calls return the same token at once.
+    /// </summary>
+    /// <exception cref="LockLostException">The lock is no longer held on a majority, or its validity ran out meanwhile: no token.</exception>
+    /// <exception cref="QuorumUnavailableException">Too few nodes answered; calling again may succeed.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="RedLockOptions.Fencing"/> is off.</exception>
+    ValueTask<long> GetFencingTokenAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// How much longer this process may assume it holds the lock, measured on a monotonic clock from before the

@@ -19,6 +19,12 @@ public sealed record LockRequest
     /// <summary>Cap on how long renewal keeps the lock alive; default <see cref="RedLockOptions.MaxHoldTime"/>.</summary>
     public TimeSpan? MaxHoldTime { get; init; }
 
+    /// <summary>
+    /// Mint the fencing token during acquisition, so <see cref="ILockHandle.FencingToken"/> is set at once; default
+    /// <see cref="RedLockOptions.FencingOnAcquire"/>. Ignored when <see cref="RedLockOptions.Fencing"/> is off.
+    /// </summary>
+    public bool? FencingOnAcquire { get; init; }
+
     internal static TimeSpan CheckHoldTime(TimeSpan cap, string paramName)
     {
         if (cap < LockTiming.ShortestExpiry)

@@ -94,10 +94,17 @@ public sealed class RedLockOptions
     public int RenewalBatchSize { get; set; } = 256;
 
     /// <summary>
-    /// Whether acquisitions produce fencing tokens (<see cref="ILockHandle.FencingToken"/>). Default
-    /// <see langword="true"/>; off saves a counter key per resource and, under contention, an occasional second round.
+    /// Whether holders may mint fencing tokens (<see cref="ILockHandle.GetFencingTokenAsync"/>). Default
+    /// <see langword="true"/>. A token costs nothing until it is asked for: a plain acquisition writes no counter.
     /// </summary>
     public bool Fencing { get; set; } = true;
+
+    /// <summary>
+    /// Mint the fencing token during acquisition (one script that takes the lock and bumps the counter) instead of on
+    /// first use. Default <see langword="false"/>; <see cref="LockRequest.FencingOnAcquire"/> overrides it per call.
+    /// Worth it when every holder needs a token: it saves the extra round trip of minting later.
+    /// </summary>
+    public bool FencingOnAcquire { get; set; }
 
     /// <summary>
     /// How long a resource's fencing counter is kept on a node after its last acquisition. Default 10 minutes. Tokens
@@ -190,6 +197,12 @@ public sealed class RedLockOptions
             throw new ArgumentNullException("options.TimeProvider", "TimeProvider must not be null.");
         }
     }
+
+    /// <summary>
+    /// A broken variant for the model tests only: hand out the largest counter without making a majority agree on it
+    /// (no second round), which the fencing property test must catch.
+    /// </summary>
+    internal bool SkipFenceSettlementForTests { get; set; }
 
     internal RedLockOptions Clone()
     {

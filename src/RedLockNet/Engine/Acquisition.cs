@@ -16,17 +16,17 @@ internal static class Acquisition
     /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
     /// Only <paramref name="cancellationToken"/> interrupts it (after cleaning up); node faults become votes against.
     /// </summary>
-    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, LockTiming timing, CancellationToken cancellationToken)
+    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, LockTiming timing, bool mintToken, CancellationToken cancellationToken)
     {
         var options = engine.Options;
         var time = engine.Time;
         var ttl = timing.Expiry;
         var lockId = LockIds.New();
-        var fencing = options.Fencing;
+        var fencing = mintToken && options.Fencing;
         var fenceKey = LockKeys.FenceFor(key);
         var ttlMs = TimeUnits.ToRedisMilliseconds(ttl);
         var call = fencing
-            ? new AcquireFencedCall(key, fenceKey, lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), time.GetUtcNow().ToUnixTimeMilliseconds() * 1000).ToCall()
+            ? new AcquireFencedCall(key, fenceKey, lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), FenceSettlement.Floor(time)).ToCall()
             : new AcquireCall(key, lockId, ttlMs).ToCall();
         var timeout = timing.AcquireBudget < options.NodeTimeout ? timing.AcquireBudget : options.NodeTimeout;
 
@@ -44,7 +44,7 @@ internal static class Acquisition
         var quorum = round.Quorum;
         var outcome = quorum.Outcome ?? throw new InvalidOperationException("The vote ended undecided.");
         string? detail = null;
-        long token = 0;
+        long? token = null;
         if (outcome == AcquireOutcome.Acquired && fencing)
         {
             var settled = await FenceSettlement.SettleAsync(engine, round, key, fenceKey, lockId, timeout).ConfigureAwait(false);

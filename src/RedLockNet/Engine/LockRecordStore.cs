@@ -34,10 +34,10 @@ internal sealed class LockRecordStore : ILockRecords
         CheckRetention(options.Retention, "options.Retention");
         CheckAttempts(options.MaxAttempts, "options.MaxAttempts");
         var lockKey = LockKeys.For(_engine.Options.KeyPrefix, holder.Resource);
-        var withFence = options.Fenced && holder.FencingToken > 0;
+        var token = options.Fenced ? holder.FencingToken : null;
         var call = new RecordPutCall(
             lockKey, KeyFor(holder.Resource, name), holder.LockId, value, TimeUnits.ToRedisMilliseconds(options.Retention), options.WriteOnce,
-            withFence ? (RedisKey?)LockKeys.FenceFor(lockKey) : null, withFence ? holder.FencingToken : 0).ToCall();
+            token is not null ? (RedisKey?)LockKeys.FenceFor(lockKey) : null, token ?? 0).ToCall();
         return RetryWhileUnavailableAsync(options.MaxAttempts, call, value, cancellationToken);
     }
 

@@ -14,24 +14,24 @@ internal static class Release
     /// <summary>
     /// Deletes the lock on every node (each answer, deleted or not, confirms the key is not ours there any more);
     /// waits for every node at most the node timeout. Nodes marked yes in <paramref name="preset"/> are not asked.
+    /// Acquire calls still in flight (<paramref name="acquireCalls"/>) are watched: see <see cref="GuardLateGrants"/>.
     /// </summary>
     public static async Task<(int Confirmed, bool ByMajority, IReadOnlyList<NodeFailure> Failures)> ReleaseAsync(
-        EngineContext engine, RedisKey key, string lockId, Vote[]? preset = null)
+        EngineContext engine, RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>?> acquireCalls, Vote[]? preset = null)
     {
         var round = VoteRound.Start(engine.Nodes, new ReleaseCall(key, lockId).ToCall(), Answered, RoundEnd.WhenAllAnswered, engine.Options.NodeTimeout, engine.Time, preset);
+        GuardLateGrants(engine, key, lockId, acquireCalls, round);
         await round.Completion.ConfigureAwait(false);
         var quorum = round.Quorum;
         return (quorum.Granted, quorum.IsWon, round.Failures);
     }
 
     /// <summary>
-    /// Gives up an attempt: sends a release to every node that did not refuse it, and again to any node whose
-    /// acquire call was still in flight and turns out to have granted. The caller does not wait for the releases:
-    /// each is queued behind the acquire on the same connection, so it runs after it whenever that does.
+    /// Gives up an attempt: sends a release to every node that did not refuse it, without waiting. A node whose
+    /// acquire call is still in flight gets the release queued behind it on the same connection.
     /// </summary>
     public static void Abandon(EngineContext engine, RedisKey key, string lockId, VoteRound acquire)
     {
-        ReleaseLateGrants(engine, key, lockId, acquire.Calls);
         var preset = new Vote[engine.Nodes.Count];
         for (var i = 0; i < preset.Length; i++)
         {
@@ -39,21 +39,23 @@ internal static class Release
             preset[i] = acquire.VoteOf(i) == Vote.No ? Vote.Yes : Vote.Ask;
         }
 
-        NodeCalls.Observe(ReleaseAsync(engine, key, lockId, preset));
+        NodeCalls.Observe(ReleaseAsync(engine, key, lockId, acquire.Calls, preset));
     }
 
     /// <summary>
-    /// For acquire calls still in flight: release on that node if the call turns out to have granted. Needed even
-    /// though a release is queued behind the acquire: a first use of a script on a node goes EVALSHA, NOSCRIPT, then
-    /// EVAL, and that retry can land after a release sent later.
+    /// Watches acquire calls that were still in flight when the release was sent. On one connection Redis answers in
+    /// the order it ran the commands, so a grant whose answer arrives before the release's ran first and the release
+    /// removed it. A grant whose answer arrives after the release's answer ran after the release (an acquire that
+    /// waited for a restart check, or a script's EVALSHA, NOSCRIPT, EVAL retry): that key would block everyone until
+    /// its ttl, so it is released again, on that node only.
     /// </summary>
-    public static void ReleaseLateGrants(EngineContext engine, RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>?> calls)
+    private static void GuardLateGrants(EngineContext engine, RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>?> acquireCalls, VoteRound release)
     {
-        for (var i = 0; i < calls.Count; i++)
+        for (var i = 0; i < acquireCalls.Count; i++)
         {
-            if (calls[i] is { IsCompleted: false } call)
+            if (acquireCalls[i] is { IsCompleted: false } call)
             {
-                var late = new LateGrant(engine, engine.Nodes[i], key, lockId);
+                var late = new LateGrant(engine, engine.Nodes[i], key, lockId, release.Calls[i]);
                 _ = call.ContinueWith(
                     static (call, state) => ((LateGrant)state!).OnAnswer(call),
                     late,
@@ -64,7 +66,7 @@ internal static class Release
         }
     }
 
-    private sealed class LateGrant(EngineContext engine, ILockNode node, RedisKey key, string lockId)
+    private sealed class LateGrant(EngineContext engine, ILockNode node, RedisKey key, string lockId, Task<RedisResult>? release)
     {
         public void OnAnswer(Task<RedisResult> call)
         {
@@ -72,6 +74,11 @@ internal static class Release
             {
                 NodeCalls.Observe(call);
                 return;
+            }
+
+            if (release is { IsCompleted: false })
+            {
+                return; // answered before the release: it ran first, and the release removes it
             }
 
             if (engine.Logger.IsEnabled(LogLevel.Debug))

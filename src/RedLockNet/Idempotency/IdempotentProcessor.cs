@@ -65,7 +65,7 @@ public sealed class IdempotentProcessor
                 return Replay<T>(key, done);
             }
 
-            var handle = await _locks.TryAcquireAsync(resource, new LockRequest { Expiry = expiry, AutoRenew = true }, cancellationToken).ConfigureAwait(false);
+            var handle = await _locks.TryAcquireAsync(resource, new LockRequest { Expiry = expiry, AutoRenew = true, FencingOnAcquire = true }, cancellationToken).ConfigureAwait(false);
             if (handle is null)
             {
                 var waited = time.GetElapsedTime(started);
@@ -100,7 +100,7 @@ public sealed class IdempotentProcessor
         {
             try
             {
-                result = await handler(new IdempotencyContext(key, handle.FencingToken), linked.Token).ConfigureAwait(false);
+                result = await handler(new IdempotencyContext(key, handle.FencingToken ?? 0), linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && handle.LostToken.IsCancellationRequested)
             {
@@ -110,7 +110,7 @@ public sealed class IdempotentProcessor
 
         var bytes = _options.Serializer.Serialize(result);
         var stored = bytes.Length <= _options.MaxResultBytes;
-        var record = new CompletionRecord(handle.FencingToken, _locks.TimeProvider.GetUtcNow(), stored, stored ? bytes : []);
+        var record = new CompletionRecord(handle.FencingToken ?? 0, _locks.TimeProvider.GetUtcNow(), stored, stored ? bytes : []);
         await RecordAsync(key, handle, record, retention).ConfigureAwait(false);
         return stored
             ? new IdempotencyOutcome<T>(result, executed: true, record.FencingToken, record.CompletedAt)

@@ -110,6 +110,16 @@ internal static class NodeConnector
         try
         {
             var identities = await EnsureIndependentAsync(nodes, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
+            var preloads = nodes.Select(node => node.PreloadScriptsAsync()).ToArray();
+            try
+            {
+                await Task.WhenAll(preloads).WaitAsync(timeout, policy.Time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // a slow node loads them when it can (or falls back to EVAL on first use)
+            }
+
             for (var i = 0; i < nodes.Length; i++)
             {
                 nodes[i].WatchRestarts(policy, identities[i]?.RunId);

@@ -29,9 +29,36 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// <summary>The node's restart watch once started; null before.</summary>
     internal RestartWatch? Watch => _watch;
 
-    /// <summary>Starts watching for restarts (<see cref="RestartWatch"/>).</summary>
-    public void WatchRestarts(QuarantinePolicy policy, string? baselineRunId) =>
+    /// <summary>
+    /// Starts watching for restarts (<see cref="RestartWatch"/>), and loads the scripts again whenever the connection
+    /// comes back (a restarted server has an empty script cache).
+    /// </summary>
+    public void WatchRestarts(QuarantinePolicy policy, string? baselineRunId)
+    {
         _watch = new RestartWatch(_multiplexer, _database, Name, policy, baselineRunId);
+        _multiplexer.ConnectionRestored += OnConnectionRestored;
+    }
+
+    /// <summary>
+    /// Loads every lock script into the node's script cache (best effort), so EVALSHA finds them: no NOSCRIPT round
+    /// trip on first use, and no EVAL retry that could run after a command sent later on the same connection.
+    /// </summary>
+    public async Task PreloadScriptsAsync()
+    {
+        var loads = ScriptCatalog.LockNodeScripts.Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
+        try
+        {
+            await Task.WhenAll(loads).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException)
+        {
+            // the node is down or does not allow SCRIPT: EVALSHA falls back to EVAL on first use
+            foreach (var load in loads)
+            {
+                NodeCalls.Observe(load);
+            }
+        }
+    }
 
     /// <inheritdoc />
     public Task<RedisResult> RunAsync(ScriptCall call)
@@ -47,6 +74,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// <summary>Stops watching and, when this node opened the multiplexer, closes it.</summary>
     public async ValueTask DisposeAsync()
     {
+        _multiplexer.ConnectionRestored -= OnConnectionRestored;
         _watch?.Dispose();
         if (_owned)
         {
@@ -60,6 +88,14 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         IPEndPoint ip => ip.ToString(),
         _ => endpoint.ToString() ?? "?",
     };
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            NodeCalls.Observe(PreloadScriptsAsync());
+        }
+    }
 
     private async Task<RedisResult> GuardedAsync(RestartWatch watch, ScriptCall call)
     {

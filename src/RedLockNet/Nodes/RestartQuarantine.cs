@@ -89,8 +89,10 @@ internal sealed class RestartQuarantine
         lock (_gate)
         {
             // without a baseline (the node did not answer at connect), only a process that started after we began
-            // watching is a restart we witnessed; an older one was merely slow to answer
-            var restarted = _runId is null ? uptime < _time.GetElapsedTime(_watchingSince) : _runId != runId;
+            // watching is a restart we witnessed; an older one was merely slow to answer. Uptime is whole seconds,
+            // rounded down: the process may be up to a second older than it says, so only a start more than a second
+            // after we began watching is certain (a fresh node that was slow to answer is not quarantined)
+            var restarted = _runId is null ? uptime + TimeSpan.FromSeconds(1) < _time.GetElapsedTime(_watchingSince) : _runId != runId;
             _runId = runId;
             _suspect = false;
             var exempt = mode == RestartQuarantineMode.Off || (mode == RestartQuarantineMode.WhenNotPersistent && persistent);

@@ -8,12 +8,14 @@ namespace RedLockNet.Tests.Unit.Core;
 /// <summary>
 /// The fencing protocol, run by the real library code against simulated nodes whose every call is scheduled by the
 /// test: random interleavings of three clients (with skewed wall clocks, or none, so tokens come from the counters alone), random majorities, late answers, lost
-/// replies and nodes going down and up. Every handed-out token must exceed every earlier one, and no two holders
-/// may overlap.
+/// replies and nodes going down and up. Each client mints its tokens either in the acquiring script or afterwards
+/// (<see cref="ILockHandle.GetFencingTokenAsync"/>), chosen per client. Every handed-out token must exceed every
+/// earlier one, and no two holders may overlap.
 /// </summary>
 public class FencingProperties
 {
-    private static readonly LockRequest Request = new() { Expiry = TimeSpan.FromMilliseconds(100), AutoRenew = false };
+    private static readonly LockRequest MintLater = new() { Expiry = TimeSpan.FromMilliseconds(100), AutoRenew = false };
+    private static readonly LockRequest MintOnAcquire = MintLater with { FencingOnAcquire = true };
 
     [Property(MaxTest = 1000)]
     public async Task Tokens_strictly_increase_across_any_interleaving(int seed)
@@ -38,9 +40,25 @@ public class FencingProperties
         Assert.True(runs.Sum(r => r.Raises) > 0, "no scenario needed the second fencing round");
     }
 
+    [Fact]
+    public async Task Handing_out_the_largest_counter_without_settling_it_on_a_majority_is_caught()
+    {
+        // the broken variant: no second round, so a token may be a value only a minority holds (N=3: A,B give 1;
+        // B,C give 2; A,C give 2); the property must find it in some seed
+        var found = new List<string>();
+        for (var seed = 1; seed <= 300 && found.Count == 0; seed++)
+        {
+            var run = await Task.Run(() => RunAsync(seed, broken: true));
+            found.AddRange(run.Violations.Select(v => $"seed {seed}: {v}"));
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine(found.FirstOrDefault() ?? "no violation found");
+        Assert.NotEmpty(found);
+    }
+
     private sealed record Run(List<string> Violations, int Handouts, int Raises);
 
-    private static async Task<Run> RunAsync(int seed)
+    private static async Task<Run> RunAsync(int seed, bool broken = false)
     {
         var random = new Random(seed);
         var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
@@ -57,12 +75,13 @@ public class FencingProperties
         {
             var own = new Random(seed * 31 + client);
             var clock = new SkewedTimeProvider(time, TimeSpan.FromMilliseconds(own.Next(-5, 6)), countersOnly);
-            var factory = RedLockFactory.CreateForNodes(nodes, new RedLockOptions { TimeProvider = clock });
+            var factory = RedLockFactory.CreateForNodes(nodes, new RedLockOptions { TimeProvider = clock, SkipFenceSettlementForTests = broken });
+            var mintLater = own.Next(2) == 0;
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    var handle = await factory.TryAcquireAsync("fenced", Request);
+                    var handle = await factory.TryAcquireAsync("fenced", mintLater ? MintLater : MintOnAcquire);
                     if (handle is null)
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds(1 + own.Next(20)), time);
@@ -71,11 +90,22 @@ public class FencingProperties
 
                     var lease = ((RedLockHandle)handle).Lease;
                     var validUntil = lease.ValidUntil; // fixed: no renewal
+                    long token;
+                    try
+                    {
+                        token = await handle.GetFencingTokenAsync();
+                    }
+                    catch (LockLostException)
+                    {
+                        await handle.ReleaseAsync();
+                        continue; // deposed before the mint: no token handed out
+                    }
+
                     await Task.Delay(TimeSpan.FromMilliseconds(own.Next(60)), time);
                     var until = Math.Min(validUntil, time.GetTimestamp()); // read before the release is sent
                     lock (history)
                     {
-                        history.Add((handle.FencingToken, lease.GrantedAt, until));
+                        history.Add((token, lease.GrantedAt, until));
                     }
 
                     await handle.ReleaseAsync();

@@ -45,15 +45,18 @@ public sealed class LockRecordTests(ThreeNodes nodes) : FixtureTest(nodes), ICla
             {
                 await Probe.DeleteAsync(resource, i);
             }
-        });
+        },
+        // acquire returns once a majority granted: let the third grant land, so every node can take the record
+        holder => Probe.EventuallyAsync(resource, v => v == holder.LockId));
     }
 
-    private static async Task ScenarioAsync(RedLockFactory locks, string resource, Func<Task> dropLockEverywhere)
+    private static async Task ScenarioAsync(RedLockFactory locks, string resource, Func<Task> dropLockEverywhere, Func<ILockHandle, Task>? landed = null)
     {
         var ct = TestContext.Current.CancellationToken;
         var records = locks.Records;
         var request = new LockRequest { Expiry = TimeSpan.FromSeconds(30), AutoRenew = false };
         var a = await locks.AcquireAsync(resource, request, ct);
+        await (landed?.Invoke(a) ?? Task.CompletedTask);
 
         Task<LockRecordWrite> Claim(ILockHandle holder, long tick, string value) =>
             records.ClaimAsync(holder, new LockRecordClaim($"tick:job:{tick}", value, tick, "last:job") { Retention = Marker, HighWaterRetention = Last }, ct);

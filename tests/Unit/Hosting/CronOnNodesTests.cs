@@ -79,7 +79,7 @@ public sealed class CronOnNodesTests(ThreeNodes nodes) : FixtureTest(nodes), ICl
             await Probe.EventuallyAsync(group, v => v is not null); // the leader's lock
             await using (var handle = await host.Services.GetRequiredService<IDistributedLockFactory>().AcquireAsync(Clusters.UniqueResource("di-lock"), cancellationToken: Clusters.Bound()))
             {
-                Assert.True(handle.FencingToken > 0);
+                Assert.True(await handle.GetFencingTokenAsync(Clusters.Bound()) > 0);
             }
 
             await host.StopAsync(Clusters.Bound());

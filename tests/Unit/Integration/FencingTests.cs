@@ -18,20 +18,24 @@ public sealed class FencingTests
         var data = store.GetDatabase();
 
         var paused = await locks.AcquireAsync("invoice:42", new LockRequest { Expiry = TimeSpan.FromMilliseconds(300), AutoRenew = false }, Clusters.Bound());
-        Assert.True(await data.FencedSetAsync("invoice:42", "draft by first holder", paused.FencingToken, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Null(paused.FencingToken); // nothing minted yet: a missing token is null, never 0
+        var pausedToken = await paused.GetFencingTokenAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(pausedToken, paused.FencingToken);
+        Assert.True(await data.FencedSetAsync("invoice:42", "draft by first holder", pausedToken, cancellationToken: TestContext.Current.CancellationToken));
 
         // the first holder stalls (a long GC pause) past its expiry; the lock passes on
         await Task.Delay(500, TestContext.Current.CancellationToken);
         await using var next = await locks.AcquireAsync("invoice:42", Clusters.Bound());
-        Assert.True(next.FencingToken > paused.FencingToken);
-        Assert.True(await data.FencedSetAsync("invoice:42", "final by second holder", next.FencingToken, cancellationToken: TestContext.Current.CancellationToken));
+        var nextToken = await next.GetFencingTokenAsync(TestContext.Current.CancellationToken);
+        Assert.True(nextToken > pausedToken);
+        Assert.True(await data.FencedSetAsync("invoice:42", "final by second holder", nextToken, cancellationToken: TestContext.Current.CancellationToken));
 
         // the first holder wakes up and writes with its stale token: refused
-        Assert.False(await data.FencedSetAsync("invoice:42", "stale overwrite", paused.FencingToken, cancellationToken: TestContext.Current.CancellationToken));
-        Assert.True(await data.FencedSetAsync("invoice:42", "second write by second holder", next.FencingToken, cancellationToken: TestContext.Current.CancellationToken)); // same token: fine
+        Assert.False(await data.FencedSetAsync("invoice:42", "stale overwrite", pausedToken, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.True(await data.FencedSetAsync("invoice:42", "second write by second holder", nextToken, cancellationToken: TestContext.Current.CancellationToken)); // same token: fine
         var stored = await data.FencedGetAsync("invoice:42", TestContext.Current.CancellationToken);
         Assert.Equal("second write by second holder", stored!.Value.Value);
-        Assert.Equal(next.FencingToken, stored.Value.FencingToken);
+        Assert.Equal(nextToken, stored.Value.FencingToken);
     }
 
     [Fact]
@@ -63,13 +67,17 @@ public sealed class FencingTests
         var seen = new List<long>();
         try
         {
-            var request = new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(60) };
+            // half mint the token in the acquiring script, half mint it afterwards: both kinds must interleave in order
+            var onAcquire = new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(60), FencingOnAcquire = true };
+            var later = onAcquire with { FencingOnAcquire = false };
             await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>
             {
-                await using var handle = await factories[i % factories.Length].AcquireAsync("fenced-counter", request, Clusters.Bound(90));
+                await using var handle = await factories[i % factories.Length].AcquireAsync("fenced-counter", i % 2 == 0 ? onAcquire : later, Clusters.Bound(90));
+                Assert.Equal(i % 2 == 0, handle.FencingToken is not null);
+                var token = await handle.GetFencingTokenAsync(Clusters.Bound());
                 lock (seen)
                 {
-                    seen.Add(handle.FencingToken); // recorded while holding: the order of holding
+                    seen.Add(token); // recorded while holding: the order of holding
                 }
 
                 await Task.Yield();
@@ -107,8 +115,9 @@ public sealed class FencingTests
             for (var i = 0; i < 10; i++)
             {
                 await using var handle = await locks.AcquireAsync("restarts", new LockRequest { WaitTimeout = TimeSpan.FromSeconds(15) }, Clusters.Bound());
-                Assert.True(handle.FencingToken > last, $"round {round}: {handle.FencingToken} after {last}");
-                last = handle.FencingToken;
+                var token = await handle.GetFencingTokenAsync(Clusters.Bound());
+                Assert.True(token > last, $"round {round}: {token} after {last}");
+                last = token;
             }
 
             // the node forgets its counters; the clock floor keeps new tokens above the old ones
@@ -117,15 +126,52 @@ public sealed class FencingTests
     }
 
     [Fact]
-    public async Task With_fencing_off_tokens_are_zero_and_no_counter_is_kept()
+    public async Task With_fencing_off_there_is_no_token_and_no_counter_is_kept()
     {
         await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
         await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints, o => o.Fencing = false), Clusters.Bound());
         await using var probe = await NodeProbe.ConnectAsync(cluster.Endpoints);
-        var handle = await locks.AcquireAsync("unfenced", Clusters.Bound());
-        Assert.Equal(0, handle.FencingToken);
+        var handle = await locks.AcquireAsync("unfenced", new LockRequest { FencingOnAcquire = true }, Clusters.Bound());
+        Assert.Null(handle.FencingToken);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => handle.GetFencingTokenAsync(Clusters.Bound()).AsTask());
         await handle.ReleaseAsync(Clusters.Bound());
         await probe.AssertNoKeysAsync();
+    }
+
+    [Fact]
+    public async Task A_default_acquisition_writes_no_counter_until_a_token_is_asked_for()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints), Clusters.Bound());
+        await using var probe = await NodeProbe.ConnectAsync(cluster.Endpoints);
+        var plain = await locks.AcquireAsync("lazy", Clusters.Bound());
+        Assert.Null(plain.FencingToken);
+        await plain.ReleaseAsync(Clusters.Bound());
+        await probe.AssertNoKeysAsync(); // no fencing counter: the common path costs nothing for fencing
+
+        var fenced = await locks.AcquireAsync("lazy", Clusters.Bound());
+        var token = await fenced.GetFencingTokenAsync(Clusters.Bound());
+        Assert.Equal(token, await fenced.GetFencingTokenAsync(Clusters.Bound())); // minted once
+        await fenced.ReleaseAsync(Clusters.Bound());
+        await using var store = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[0]);
+        await probe.EventuallyAsync("lazy", v => v is null); // the release reached every node
+        Assert.Equal(token, (long)await store.GetDatabase().StringGetAsync("redlock:{lazy}:fence"));
+    }
+
+    [Fact]
+    public async Task A_holder_that_lost_its_majority_gets_no_token()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints), Clusters.Bound());
+        await using var probe = await NodeProbe.ConnectAsync(cluster.Endpoints);
+        var handle = await locks.AcquireAsync("deposed", new LockRequest { AutoRenew = false }, Clusters.Bound());
+        await probe.EventuallyAsync("deposed", v => v == handle.LockId);
+        await probe.DeleteAsync("deposed", 0);
+        await probe.DeleteAsync("deposed", 2);
+
+        await Assert.ThrowsAsync<LockLostException>(() => handle.GetFencingTokenAsync(Clusters.Bound()).AsTask());
+        Assert.Null(handle.FencingToken);
+        await handle.ReleaseAsync(Clusters.Bound());
     }
 
     [Fact]
@@ -134,7 +180,7 @@ public sealed class FencingTests
         await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
         await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints, o => o.FenceRetention = TimeSpan.FromSeconds(1)), Clusters.Bound());
         await using var store = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[0]);
-        var handle = await locks.AcquireAsync("slot", Clusters.Bound());
+        var handle = await locks.AcquireAsync("slot", new LockRequest { FencingOnAcquire = true }, Clusters.Bound());
         await handle.ReleaseAsync(Clusters.Bound());
 
         var counter = await store.GetDatabase().StringGetAsync("redlock:{slot}:fence");

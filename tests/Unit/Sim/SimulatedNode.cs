@@ -59,7 +59,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         if (script == AcquireCall.Script)
         {
             var a = AcquireCall.Read(call);
-            return GrantReply.Plain(Acquire((string)a.LockKey!, a.LockId, a.TtlMs) == 1);
+            return GrantReply.Plain(SetIfAbsent((string)a.LockKey!, a.LockId, a.TtlMs));
         }
 
         if (script == AcquireFencedCall.Script)
@@ -67,6 +67,13 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             var a = AcquireFencedCall.Read(call);
             var (granted, fence) = AcquireFenced((string)a.LockKey!, (string)a.FenceKey!, a.LockId, a.TtlMs, a.Floor);
             return GrantReply.Fenced(granted == 1, fence);
+        }
+
+        if (script == FenceMintCall.Script)
+        {
+            var m = FenceMintCall.Read(call);
+            var (minted, fence) = Mint((string)m.LockKey!, (string)m.FenceKey!, m.LockId, m.Floor);
+            return GrantReply.Fenced(minted, fence);
         }
 
         if (script == FenceRaiseCall.Script)
@@ -123,6 +130,18 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         throw new NotSupportedException(script.Name);
     }
 
+    /// <summary>SET key id NX PX ttl: only where no key stands (a repeated send of the same id is refused too).</summary>
+    private bool SetIfAbsent(string key, string id, long ttlMs)
+    {
+        if (Get(key) is not null)
+        {
+            return false;
+        }
+
+        _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+        return true;
+    }
+
     /// <summary>The id holding <paramref name="key"/> now, or null.</summary>
     public string? Holder(string key)
     {
@@ -148,18 +167,6 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         {
             _data[key] = (id, time.GetTimestamp() + Ticks(ttl));
         }
-    }
-
-    private long Acquire(string key, string id, long ttlMs)
-    {
-        var current = Get(key);
-        if (current is null || current == id)
-        {
-            _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
-            return 1;
-        }
-
-        return 0;
     }
 
     /// <summary>The value of any key now (records, tick markers), or null.</summary>
@@ -242,6 +249,19 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 
         _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
         return (1, fence);
+    }
+
+    /// <summary>fence_mint.lua: bumps the counter only while the key holds our id.</summary>
+    private (bool Minted, long Fence) Mint(string key, string fenceKey, string id, long floor)
+    {
+        if (Get(key) != id)
+        {
+            return (false, 0);
+        }
+
+        var fence = Math.Max((long.TryParse(Get(fenceKey), out var stored) ? stored : 0) + 1, floor);
+        _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
+        return (true, fence);
     }
 
     private long Raise(string key, string fenceKey, string id, long token)

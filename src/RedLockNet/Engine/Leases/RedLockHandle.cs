@@ -11,14 +11,17 @@ internal sealed class RedLockHandle : ILockHandle
     private readonly EngineContext _engine;
     private readonly LockLeases _leases;
     private readonly Lease _lease;
+    private readonly Lock _mintGate = new();
+    private Task<long>? _minting;
+    private long _token; // 0 until minted
     private int _releasing;
 
-    public RedLockHandle(EngineContext engine, LockLeases leases, Lease lease, long fencingToken)
+    public RedLockHandle(EngineContext engine, LockLeases leases, Lease lease, long? fencingToken)
     {
         _engine = engine;
         _leases = leases;
         _lease = lease;
-        FencingToken = fencingToken;
+        _token = fencingToken ?? 0;
     }
 
     /// <inheritdoc />
@@ -31,7 +34,35 @@ internal sealed class RedLockHandle : ILockHandle
     public string LockId => _lease.LockId;
 
     /// <inheritdoc />
-    public long FencingToken { get; }
+    public long? FencingToken => Volatile.Read(ref _token) is var token and > 0 ? token : null;
+
+    /// <inheritdoc />
+    public ValueTask<long> GetFencingTokenAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _token) is var token and > 0)
+        {
+            return ValueTask.FromResult(token);
+        }
+
+        if (!_engine.Options.Fencing)
+        {
+            throw new InvalidOperationException("Fencing tokens are off for this factory (RedLockOptions.Fencing).");
+        }
+
+        Task<long> minting;
+        lock (_mintGate)
+        {
+            // one mint at a time per handle; a failed one may be tried again
+            if (_minting is null || _minting.IsFaulted || _minting.IsCanceled)
+            {
+                _minting = MintAsync();
+            }
+
+            minting = _minting;
+        }
+
+        return new ValueTask<long>(minting.WaitAsync(cancellationToken));
+    }
 
     /// <inheritdoc />
     public TimeSpan RemainingValidity => _lease.RemainingValidity;
@@ -102,6 +133,28 @@ internal sealed class RedLockHandle : ILockHandle
         }
     }
 
+    /// <summary>Mints the token on the nodes (not cancellable once sent: the counters move either way).</summary>
+    private async Task<long> MintAsync()
+    {
+        EnsureValid();
+        var (token, refused, failures) = await FenceSettlement.MintAsync(_engine, _lease.Key, LockId, CancellationToken.None).ConfigureAwait(false);
+        if (token is { } minted)
+        {
+            // handed out only while the lock is still valid here, as at acquisition
+            EnsureValid();
+            Interlocked.CompareExchange(ref _token, minted, 0);
+            return Volatile.Read(ref _token);
+        }
+
+        if (refused)
+        {
+            throw new LockLostException(Resource, LockStatus.Lost, LockLostReason.Refused, TimeSpan.Zero, TimeSpan.Zero);
+        }
+
+        throw new QuorumUnavailableException(Resource, "mint a fencing token for", _engine.Nodes.Count, _engine.Majority, failures,
+            "the lock may still be held; try again");
+    }
+
     /// <inheritdoc />
     public async ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
     {
@@ -113,11 +166,8 @@ internal sealed class RedLockHandle : ILockHandle
 
         _leases.Release(_lease);
 
-        // a node whose grant has not arrived yet gets its key removed when it does
-        Release.ReleaseLateGrants(_engine, _lease.Key, LockId, _lease.PendingGrants);
-
         // once sent, the release goes on even if the caller stops waiting for it
-        var (confirmed, byMajority, failures) = await Release.ReleaseAsync(_engine, _lease.Key, LockId).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var (confirmed, byMajority, failures) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants).WaitAsync(cancellationToken).ConfigureAwait(false);
         var nodes = _engine.Nodes;
         if (failures.Count == 0)
         {

@@ -2,10 +2,15 @@ using StackExchange.Redis;
 
 namespace RedLockNet.Nodes.Scripts;
 
-/// <summary>acquire.lua: grants the lock when the key is free or already holds our id. KEYS[1] lock key; ARGV[1] lock id, ARGV[2] ttl ms.</summary>
+/// <summary>
+/// Plain acquisition, no script: <c>SET KEYS[1] ARGV[1] NX PX ARGV[2]</c> (lock key; lock id, ttl ms). Reply OK when
+/// granted, nil when the key exists (another owner's, or a repeated send of ours: never sent twice).
+/// </summary>
 internal readonly record struct AcquireCall(RedisKey LockKey, string LockId, long TtlMs)
 {
-    public static readonly LockScript Script = LockScript.Load("acquire", grantsLocks: true);
+    public static readonly LockScript Script = LockScript.Command(
+        "acquire", "SET KEYS[1] ARGV[1] NX PX ARGV[2]", grantsLocks: true,
+        static (database, keys, args) => database.ExecuteAsync("SET", keys[0], args[0], "NX", "PX", args[1]));
 
     public ScriptCall ToCall() => new(Script, [LockKey], [LockId, TtlMs]);
 
@@ -26,7 +31,25 @@ internal readonly record struct AcquireFencedCall(RedisKey LockKey, RedisKey Fen
         new(call.Keys[0], call.Keys[1], (string)call.Args[0]!, (long)call.Args[1], (long)call.Args[2], (long)call.Args[3]);
 }
 
-/// <summary>The reply of either acquire script: 1 / 0 (plain), or {1, counter} / {0, 0} (fenced).</summary>
+/// <summary>
+/// fence_mint.lua: mints a token for the current holder: the counter bumped to <c>max(counter + 1, floor)</c>, only
+/// while our lock key stands. KEYS[1] lock key, KEYS[2] counter key; ARGV[1] lock id, ARGV[2] counter retention ms,
+/// ARGV[3] floor (µs). Reply {1, counter} / {0, 0}, as acquire_fenced.lua.
+/// </summary>
+internal readonly record struct FenceMintCall(RedisKey LockKey, RedisKey FenceKey, string LockId, long RetentionMs, long Floor)
+{
+    public static readonly LockScript Script = LockScript.Load("fence_mint", grantsLocks: true);
+
+    public ScriptCall ToCall() => new(Script, [LockKey, FenceKey], [LockId, RetentionMs, Floor]);
+
+    public static FenceMintCall Read(in ScriptCall call) =>
+        new(call.Keys[0], call.Keys[1], (string)call.Args[0]!, (long)call.Args[1], (long)call.Args[2]);
+}
+
+/// <summary>
+/// The reply of an acquisition: OK / nil (plain <c>SET NX</c>), or {1, counter} / {0, 0} (acquire_fenced.lua and
+/// fence_mint.lua).
+/// </summary>
 internal static class GrantReply
 {
     /// <summary>Granted, and the node's counter (0 without fencing); any other shape counts as not granted.</summary>
@@ -37,9 +60,9 @@ internal static class GrantReply
             return (false, 0);
         }
 
-        if (result.Resp2Type == ResultType.Integer)
+        if (result.Resp2Type is ResultType.SimpleString or ResultType.BulkString)
         {
-            return ((long)result == 1, 0);
+            return (true, 0); // SET ... NX answered OK
         }
 
         if (result.Resp2Type == ResultType.Array)
@@ -56,10 +79,10 @@ internal static class GrantReply
 
     public static bool IsGranted(RedisResult result) => Read(result).Granted;
 
-    /// <summary>The reply acquire.lua gives.</summary>
-    public static RedisResult Plain(bool granted) => RedisResult.Create(granted ? 1 : 0);
+    /// <summary>The reply <c>SET ... NX</c> gives.</summary>
+    public static RedisResult Plain(bool granted) => granted ? RedisResult.Create((RedisValue)"OK", ResultType.SimpleString) : RedisResult.Create(RedisValue.Null);
 
-    /// <summary>The reply acquire_fenced.lua gives.</summary>
+    /// <summary>The reply acquire_fenced.lua and fence_mint.lua give.</summary>
     public static RedisResult Fenced(bool granted, long fence) =>
         RedisResult.Create([RedisResult.Create(granted ? 1 : 0), RedisResult.Create(granted ? fence : 0)]);
 }

@@ -13,11 +13,14 @@ internal sealed class LockScript
 {
     private const string IncludeDirective = "--@include ";
 
-    private LockScript(string name, string text, bool grantsLocks)
+    private readonly Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? _command;
+
+    private LockScript(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? command = null)
     {
         Name = name;
         GrantsLocks = grantsLocks;
         Text = text;
+        _command = command;
 #pragma warning disable CA5350 // EVALSHA names scripts by SHA1; this is an identifier, not a security measure
         Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 #pragma warning restore CA5350
@@ -38,8 +41,14 @@ internal sealed class LockScript
     /// <inheritdoc />
     public override string ToString() => Name;
 
-    /// <summary>EVALSHA, falling back to EVAL (which caches the script there) when the server does not know it yet.</summary>
-    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args)
+    /// <summary>
+    /// EVALSHA, falling back to EVAL (which caches the script there) when the server does not know it yet; a plain
+    /// command (<see cref="Command"/>) is sent as it is.
+    /// </summary>
+    public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args) =>
+        _command is { } command ? command(database, keys, args) : EvaluateScriptAsync(database, keys, args);
+
+    private async Task<RedisResult> EvaluateScriptAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args)
     {
         try
         {
@@ -50,6 +59,13 @@ internal sealed class LockScript
             return await database.ScriptEvaluateAsync(Text, keys, args).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A single Redis command in place of a script (cheaper on the server when one command is atomic already);
+    /// <paramref name="text"/> says what it sends. Described and simulated like the scripts.
+    /// </summary>
+    public static LockScript Command(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>> command) =>
+        new(name, text, grantsLocks, command);
 
     /// <summary>Loads <c>name.lua</c>; <paramref name="grantsLocks"/> marks scripts a quarantined node must not run.</summary>
     public static LockScript Load(string name, bool grantsLocks = false) => new(name, Expand(Read(name)), grantsLocks);
@@ -83,3 +99,14 @@ internal sealed class LockScript
 
 /// <summary>One script invocation: the script, and its keys and arguments in the order its Lua file reads them.</summary>
 internal readonly record struct ScriptCall(LockScript Script, RedisKey[] Keys, RedisValue[] Args);
+
+/// <summary>The scripts lock nodes run, loaded into each node's script cache when we connect and reconnect.</summary>
+internal static class ScriptCatalog
+{
+    /// <summary>Every Lua script a lock node runs (plain commands and the protected resource's script are not among them).</summary>
+    public static IReadOnlyList<LockScript> LockNodeScripts { get; } =
+    [
+        AcquireFencedCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
+        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script,
+    ];
+}
