@@ -77,8 +77,10 @@ public interface ILockHandle : IAsyncDisposable
 
     /// <summary>
     /// Releases the lock on every node (compare-and-delete: only keys still holding <see cref="LockId"/> are removed).
-    /// Throws <see cref="QuorumUnavailableException"/> when fewer than a majority of nodes confirmed the release;
-    /// the remaining keys then expire with their time to live.
+    /// Returns once a majority confirmed; the other nodes are released in the background (bounded by the node timeout;
+    /// a failure there is logged and counted in <c>redlock.release.incomplete</c>). Throws
+    /// <see cref="QuorumUnavailableException"/> when a majority cannot confirm it; the remaining keys then expire with
+    /// their time to live.
     /// </summary>
     ValueTask ReleaseAsync(CancellationToken cancellationToken = default);
 }

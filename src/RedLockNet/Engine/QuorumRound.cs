@@ -25,6 +25,7 @@ internal abstract class QuorumRound
     private TimeSpan _timeout;
     private int _uncounted;
     private bool _finished;
+    private bool _signaled;
 
     protected QuorumRound(NodeSet nodes)
     {
@@ -40,6 +41,17 @@ internal abstract class QuorumRound
 
     /// <summary>Completes when the round is decided, every node was counted, or the timeout passed. Never faults.</summary>
     public Task Completion => _done.Task;
+
+    /// <summary>
+    /// Whether the round keeps counting after <see cref="Count"/> said it is decided (<see cref="Completion"/> completes
+    /// at the decision; <see cref="OnFinished"/> runs once the rest answered or timed out).
+    /// </summary>
+    protected virtual bool DrainsAfterDecision => false;
+
+    /// <summary>Runs once, outside the round's lock, when the last node was counted or the timeout passed.</summary>
+    protected virtual void OnFinished()
+    {
+    }
 
     /// <summary>The call sent to each node (null where none was sent); some may still be running.</summary>
     public IReadOnlyList<Task<RedisResult>?> Calls => _calls;
@@ -144,7 +156,7 @@ internal abstract class QuorumRound
             failure = NodeCalls.Classify(Nodes[node].Name, call.Exception?.InnerException);
         }
 
-        bool finish;
+        bool finish, signal;
         lock (_gate)
         {
             if (_finished || _counted[node])
@@ -159,13 +171,20 @@ internal abstract class QuorumRound
                 (_failures ??= []).Add(failure);
             }
 
-            finish = Count(node, result, failure) || _uncounted == 0;
+            var decided = Count(node, result, failure);
+            signal = decided && !_signaled;
+            _signaled |= decided;
+            finish = _uncounted == 0 || (decided && !DrainsAfterDecision);
             _finished |= finish;
         }
 
         if (finish)
         {
             Finish();
+        }
+        else if (signal)
+        {
+            _done.TrySetResult(); // decided: the caller goes on while the rest drain
         }
     }
 
@@ -214,6 +233,7 @@ internal abstract class QuorumRound
 
         timer?.Dispose();
         _done.TrySetResult();
+        OnFinished();
     }
 }
 
@@ -225,6 +245,9 @@ internal enum RoundEnd
 
     /// <summary>Until every node answered or the timeout passed: the caller needs every reply.</summary>
     WhenAllAnswered,
+
+    /// <summary>The caller goes on at the decision; the round keeps counting the rest, then reports (see <see cref="VoteRound"/>).</summary>
+    WhenDecidedThenDrain,
 }
 
 /// <summary>A round that asks every node one yes/no question and counts the answers in a <see cref="Quorum"/>.</summary>
@@ -232,6 +255,8 @@ internal sealed class VoteRound : QuorumRound
 {
     private readonly Func<RedisResult, bool> _isYes;
     private readonly RoundEnd _end;
+    private Action<VoteRound, object?>? _drained;
+    private object? _drainedState;
     private readonly RedisResult?[] _results;
     private readonly Vote[] _votes;
     private Quorum _quorum;
@@ -262,9 +287,17 @@ internal sealed class VoteRound : QuorumRound
     /// Starts a round. <paramref name="preset"/> (empty, or one entry per node) counts some nodes' votes without
     /// asking them, for a second round that only asks the rest.
     /// </summary>
-    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset = default)
+    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset = default) =>
+        Start(nodes, call, isYes, end, timeout, time, preset, null, null);
+
+    /// <summary>
+    /// Starts a round that calls <paramref name="drained"/> (with <paramref name="state"/>) once every node answered or
+    /// the timeout passed, for <see cref="RoundEnd.WhenDecidedThenDrain"/>: the caller awaits the decision, the
+    /// callback sees the final count and failures.
+    /// </summary>
+    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset, Action<VoteRound, object?>? drained, object? state)
     {
-        var round = new VoteRound(nodes, isYes, end);
+        var round = new VoteRound(nodes, isYes, end) { _drained = drained, _drainedState = state };
         for (var i = 0; i < preset.Length; i++)
         {
             if (preset[i] != Vote.Ask)
@@ -298,7 +331,11 @@ internal sealed class VoteRound : QuorumRound
             _results[node] = result;
             _votes[node] = vote;
             _quorum.Add(vote);
-            return _end == RoundEnd.WhenDecided && _quorum.IsDecided;
+            return _end != RoundEnd.WhenAllAnswered && _quorum.IsDecided;
         }
     }
+
+    protected override bool DrainsAfterDecision => _end == RoundEnd.WhenDecidedThenDrain;
+
+    protected override void OnFinished() => _drained?.Invoke(this, _drainedState);
 }

@@ -12,18 +12,21 @@ internal static class Release
     private static readonly Func<RedisResult, bool> Answered = static _ => true;
 
     /// <summary>
-    /// Deletes the lock on every node (each answer, deleted or not, confirms the key is not ours there any more);
-    /// waits for every node at most the node timeout. Nodes marked yes in <paramref name="preset"/> are not asked.
-    /// Acquire calls still in flight (<paramref name="acquireCalls"/>) are watched: see <see cref="GuardLateGrants"/>.
+    /// Deletes the lock on every node (each answer, deleted or not, confirms the key is not ours there any more).
+    /// Returns once a majority confirmed (or can no longer); the other nodes are waited for in the background, at most
+    /// the node timeout, and <paramref name="drained"/> sees the final count. Nodes marked yes in
+    /// <paramref name="preset"/> are not asked. Acquire calls still in flight (<paramref name="acquireCalls"/>) are
+    /// watched: see <see cref="GuardLateGrants"/>.
     /// </summary>
-    public static async Task<(int Confirmed, bool ByMajority, IReadOnlyList<NodeFailure> Failures)> ReleaseAsync(
-        EngineContext engine, RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>?> acquireCalls, Vote[]? preset = null)
+    public static async Task<(bool ByMajority, VoteRound Round)> ReleaseAsync(
+        EngineContext engine, RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>?> acquireCalls, Vote[]? preset = null,
+        Action<VoteRound, object?>? drained = null, object? state = null)
     {
-        var round = VoteRound.Start(engine.Nodes, new ReleaseCall(key, lockId).ToCall(), Answered, RoundEnd.WhenAllAnswered, engine.Options.NodeTimeout, engine.Time, preset);
+        var round = VoteRound.Start(
+            engine.Nodes, new ReleaseCall(key, lockId).ToCall(), Answered, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Time, preset, drained, state);
         GuardLateGrants(engine, key, lockId, acquireCalls, round);
         await round.Completion.ConfigureAwait(false);
-        var quorum = round.Quorum;
-        return (quorum.Granted, quorum.IsWon, round.Failures);
+        return (round.Quorum.IsWon, round);
     }
 
     /// <summary>

@@ -212,6 +212,23 @@ public class LeaseTimingTests
     }
 
     [Fact]
+    public async Task A_released_lease_leaves_the_renewal_queue_at_once()
+    {
+        await using var sim = new SimulatedCluster(3);
+        var kept = await sim.Factory.AcquireAsync("kept", Ttl, TestContext.Current.CancellationToken);
+        var released = await sim.Factory.AcquireAsync("released", Ttl, TestContext.Current.CancellationToken);
+        Assert.Equal(2, sim.Factory.Renewer.QueuedLeases);
+
+        await released.ReleaseAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, sim.Factory.Renewer.QueuedLeases); // not left in the queue until it falls due
+        Assert.True(sim.Factory.Renewer.IsRunning); // the kept lease still has its renewal armed
+
+        await kept.ReleaseAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(0, sim.Factory.Renewer.QueuedLeases);
+        Assert.False(sim.Factory.Renewer.IsRunning);
+    }
+
+    [Fact]
     public async Task A_handle_dropped_without_release_stops_being_renewed()
     {
         await using var sim = new SimulatedCluster(3);

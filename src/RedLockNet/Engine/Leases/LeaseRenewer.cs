@@ -6,20 +6,22 @@ using RedLockNet.Diagnostics;
 namespace RedLockNet.Engine.Leases;
 
 /// <summary>
-/// Renews every auto-renewed lease of one factory from a single async loop: leases due within a short window
-/// are renewed together, one script call per node for up to <see cref="RedLockOptions.RenewalBatchSize"/> leases.
-/// The loop runs only while there are leases, never blocks a thread, and a lease is never renewed twice at once.
+/// Renews every auto-renewed lease of one factory. Leases wait in a priority queue by renewal time; one timer,
+/// armed for the earliest, wakes the renewer, and leases due within a short window are renewed together, one script
+/// call per node for up to <see cref="RedLockOptions.RenewalBatchSize"/> leases. A released or lost lease leaves the
+/// queue at once. Nothing runs while no lease is due: no loop task, no thread, and a lease is never renewed twice at once.
 /// </summary>
 internal sealed class LeaseRenewer : IAsyncDisposable
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly PriorityQueue<Lease, long> _queue = new();
+    private readonly HashSet<Task> _renewing = [];
     private readonly EngineContext _engine;
     private readonly RedLockOptions _options;
     private readonly TimeProvider _time;
-    private readonly CancellationTokenSource _stop = new();
-    private CancellationTokenSource? _nap;
-    private Task? _loop;
+    private readonly ITimer _timer;
+    private long _armedFor = long.MaxValue;
+    private bool _disposed;
     private int _active;
 
     public LeaseRenewer(EngineContext engine, RedLockOptions options)
@@ -27,19 +29,32 @@ internal sealed class LeaseRenewer : IAsyncDisposable
         _engine = engine;
         _options = options;
         _time = options.TimeProvider;
+        _timer = _time.CreateTimer(static state => ((LeaseRenewer)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Leases this renewer keeps alive now.</summary>
     public int ActiveLeases => Volatile.Read(ref _active);
 
-    /// <summary>Whether the renewal loop is running (it stops when no lease is left).</summary>
+    /// <summary>Leases waiting in the queue (a lease being renewed right now is not in it).</summary>
+    public int QueuedLeases
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Whether the timer is armed or a renewal is under way (neither, once no lease is left).</summary>
     public bool IsRunning
     {
         get
         {
             lock (_gate)
             {
-                return _loop is { IsCompleted: false };
+                return _armedFor != long.MaxValue || _renewing.Count > 0;
             }
         }
     }
@@ -47,45 +62,39 @@ internal sealed class LeaseRenewer : IAsyncDisposable
     /// <summary>Starts renewing <paramref name="lease"/> about a third of its ttl from now.</summary>
     public void Track(Lease lease)
     {
-        lease.RenewAt = _time.GetTimestamp() + _time.ToTimestampTicks(Cadence(lease.Ttl));
         Interlocked.Increment(ref _active);
         RedLockTelemetry.LeaseStarted();
-        Enqueue(lease);
+        Schedule(lease, Cadence(lease.Ttl));
     }
 
-    /// <summary>A tracked lease ended (released or lost). Its queue entry is dropped lazily, or at once when it was the last.</summary>
-    public void Untrack()
+    /// <summary>A tracked lease ended (released or lost): it leaves the queue now.</summary>
+    public void Untrack(Lease lease)
     {
         RedLockTelemetry.LeaseEnded();
-        if (Interlocked.Decrement(ref _active) == 0)
+        Interlocked.Decrement(ref _active);
+        lock (_gate)
         {
-            lock (_gate)
+            _queue.Remove(lease, out _, out _);
+            if (_queue.Count == 0)
             {
-                if (Volatile.Read(ref _active) == 0)
-                {
-                    _queue.Clear();
-                    _nap?.Cancel();
-                }
+                Disarm();
             }
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Task? loop;
+        Task[] renewing;
         lock (_gate)
         {
-            _stop.Cancel();
-            _nap?.Cancel();
-            loop = _loop;
+            _disposed = true;
+            _queue.Clear();
+            Disarm();
+            renewing = [.. _renewing];
         }
 
-        if (loop is not null)
-        {
-            await loop.ConfigureAwait(false);
-        }
-
-        _stop.Dispose();
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(renewing).ConfigureAwait(false);
     }
 
     /// <summary>The pause between renewals: a third of the ttl.</summary>
@@ -104,130 +113,113 @@ internal sealed class LeaseRenewer : IAsyncDisposable
         return outcome;
     }
 
-    private void Enqueue(Lease lease)
+    /// <summary>Queues <paramref name="lease"/> for renewal <paramref name="after"/> from now, and wakes earlier if it is the first due.</summary>
+    private void Schedule(Lease lease, TimeSpan after)
+    {
+        if (!lease.IsActive)
+        {
+            return;
+        }
+
+        var at = _time.GetTimestamp() + _time.ToTimestampTicks(after);
+        lock (_gate)
+        {
+            if (_disposed || !lease.IsActive)
+            {
+                return;
+            }
+
+            lease.RenewAt = at;
+            _queue.Enqueue(lease, at);
+            if (at < _armedFor)
+            {
+                Arm(at);
+            }
+        }
+    }
+
+    /// <summary>The timer fired: takes every lease due (a little early, to join a batch) and renews them.</summary>
+    private void OnTimer()
+    {
+        var logger = _engine.Logger;
+        List<Lease>? due = null;
+        lock (_gate)
+        {
+            _armedFor = long.MaxValue;
+            if (_disposed)
+            {
+                return;
+            }
+
+            var now = _time.GetTimestamp();
+            while (_queue.TryPeek(out var lease, out var at) && at <= now + _time.ToTimestampTicks(Cadence(lease.Ttl) / 10))
+            {
+                _queue.Dequeue();
+                if (!lease.IsActive)
+                {
+                    continue;
+                }
+
+                if (lease.Owner is { } owner && !owner.TryGetTarget(out _))
+                {
+                    // dropped without release: stop renewing; the keys expire with their ttl and the deadline still
+                    // fires the lost token for anyone holding it (and untracks the lease)
+                    Log.LeaseAbandoned(logger, lease.Resource, LockIds.Prefix(lease.LockId));
+                    continue;
+                }
+
+                (due ??= []).Add(lease);
+            }
+
+            if (_queue.TryPeek(out _, out var next))
+            {
+                Arm(Math.Max(next, now));
+            }
+        }
+
+        if (due is null)
+        {
+            return;
+        }
+
+        foreach (var batch in due.Chunk(_options.RenewalBatchSize))
+        {
+            var renewal = RenewAsync(batch);
+            lock (_gate)
+            {
+                if (!renewal.IsCompleted)
+                {
+                    _renewing.Add(renewal);
+                }
+            }
+
+            _ = renewal.ContinueWith(static (t, state) => ((LeaseRenewer)state!).Done(t), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private void Done(Task renewal)
     {
         lock (_gate)
         {
-            if (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            var wakeEarlier = _queue.TryPeek(out _, out var first) && lease.RenewAt < first;
-            _queue.Enqueue(lease, lease.RenewAt);
-            if (_loop is null || _loop.IsCompleted)
-            {
-                _loop = Task.Run(RunGuardedAsync);
-            }
-            else if (wakeEarlier)
-            {
-                _nap?.Cancel();
-            }
+            _renewing.Remove(renewal);
         }
     }
 
-    private async Task RunGuardedAsync()
+    /// <summary>Points the timer at <paramref name="at"/> (a monotonic timestamp). Under the lock.</summary>
+    private void Arm(long at)
     {
-        while (true)
-        {
-            try
-            {
-                await RunAsync().ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // a bug, not a node fault (those are votes): log it, pause, carry on; deadlines protect holders meanwhile
-                Log.RenewalFailed(_engine.Logger, ex);
-                try
-                {
-                    await Task.Delay(_options.NodeTimeout, _time, _stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
+        _armedFor = at;
+        var now = _time.GetTimestamp();
+        _timer.Change(at <= now ? TimeSpan.Zero : _time.GetElapsedTime(now, at), Timeout.InfiniteTimeSpan);
     }
 
-    private async Task RunAsync()
+    /// <summary>Stops the timer. Under the lock.</summary>
+    private void Disarm()
     {
-        var logger = _engine.Logger;
-        while (true)
+        if (_armedFor != long.MaxValue)
         {
-            List<Lease>? due = null;
-            TimeSpan nap = Timeout.InfiniteTimeSpan;
-            CancellationTokenSource? napCts = null;
-            lock (_gate)
-            {
-                if (_stop.IsCancellationRequested || Volatile.Read(ref _active) == 0 || _queue.Count == 0)
-                {
-                    _queue.Clear();
-                    _loop = null;
-                    return;
-                }
-
-                var now = _time.GetTimestamp();
-                // renew a little early to join a batch: leases due within a tenth of their cadence go together
-                while (_queue.TryPeek(out var lease, out var at) && at <= now + _time.ToTimestampTicks(Cadence(lease.Ttl) / 10))
-                {
-                    _queue.Dequeue();
-                    if (!lease.IsActive)
-                    {
-                        continue;
-                    }
-
-                    if (lease.Owner is { } owner && !owner.TryGetTarget(out _))
-                    {
-                        // dropped without release: stop renewing; the keys expire with their ttl and the
-                        // deadline still fires the lost token for anyone holding it (and untracks the lease)
-                        Log.LeaseAbandoned(logger, lease.Resource, LockIds.Prefix(lease.LockId));
-                        continue;
-                    }
-
-                    (due ??= []).Add(lease);
-                }
-
-                if (due is null)
-                {
-                    nap = _queue.TryPeek(out _, out var next) ? _time.GetElapsedTime(now, Math.Max(now, next)) : Timeout.InfiniteTimeSpan;
-                    napCts = _nap = new CancellationTokenSource();
-                }
-            }
-
-            if (due is not null)
-            {
-                foreach (var batch in due.Chunk(_options.RenewalBatchSize))
-                {
-                    _ = RenewAsync(batch);
-                }
-
-                continue;
-            }
-
-            try
-            {
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(napCts!.Token, _stop.Token);
-                await Task.Delay(nap, _time, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // woken: a new earlier lease, the last lease ended, or the factory is disposing
-            }
-            finally
-            {
-                lock (_gate)
-                {
-                    // cleared under the lock before disposal, so nobody cancels a disposed source
-                    if (ReferenceEquals(_nap, napCts))
-                    {
-                        _nap = null;
-                    }
-
-                    napCts!.Dispose();
-                }
-            }
+            _armedFor = long.MaxValue;
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -244,7 +236,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
                 // a manual extension in progress on this lease: skip this round, it reschedules itself
                 if (!lease.ExtendGate.Wait(0))
                 {
-                    Reschedule(lease, Cadence(lease.Ttl) / 4);
+                    Schedule(lease, Cadence(lease.Ttl) / 4);
                     continue;
                 }
 
@@ -273,11 +265,11 @@ internal sealed class LeaseRenewer : IAsyncDisposable
                 var outcome = ApplyExtension(lease, extension, i, items[i].Ttl, logger);
                 if (outcome == ExtendOutcome.Extended)
                 {
-                    Reschedule(lease, Cadence(lease.Ttl));
+                    Schedule(lease, Cadence(lease.Ttl));
                 }
                 else if (outcome == ExtendOutcome.Uncertain)
                 {
-                    Reschedule(lease, RetryDelay(lease.Ttl));
+                    Schedule(lease, RetryDelay(lease.Ttl));
                 }
             }
         }
@@ -287,7 +279,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
             Log.RenewalFailed(logger, ex);
             foreach (var lease in entered)
             {
-                Reschedule(lease, RetryDelay(lease.Ttl));
+                Schedule(lease, RetryDelay(lease.Ttl));
             }
         }
         finally
@@ -297,17 +289,6 @@ internal sealed class LeaseRenewer : IAsyncDisposable
                 lease.ExtendGate.Release();
             }
         }
-    }
-
-    private void Reschedule(Lease lease, TimeSpan after)
-    {
-        if (!lease.IsActive)
-        {
-            return;
-        }
-
-        lease.RenewAt = _time.GetTimestamp() + _time.ToTimestampTicks(after);
-        Enqueue(lease);
     }
 
     /// <summary>After an undecided renewal: try again soon, but not in a tight loop.</summary>

@@ -46,7 +46,7 @@ internal sealed class LockLeases : IAsyncDisposable
     {
         if (lease.Release() && lease.AutoRenew)
         {
-            Renewer.Untrack();
+            Renewer.Untrack(lease);
         }
     }
 
@@ -56,7 +56,7 @@ internal sealed class LockLeases : IAsyncDisposable
     {
         if (lease.AutoRenew)
         {
-            Renewer.Untrack();
+            Renewer.Untrack(lease);
         }
 
         RedLockTelemetry.RecordLost(reason);

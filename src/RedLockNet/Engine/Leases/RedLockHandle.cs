@@ -166,25 +166,38 @@ internal sealed class RedLockHandle : ILockHandle
 
         _leases.Release(_lease);
 
-        // once sent, the release goes on even if the caller stops waiting for it
-        var (confirmed, byMajority, failures) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var nodes = _engine.Nodes;
+        // once sent, the release goes on even if the caller stops waiting for it; it returns at a majority and
+        // the other nodes are waited for (and a failure there logged) in the background
+        var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this)
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!byMajority)
+        {
+            var nodes = _engine.Nodes;
+            throw new QuorumUnavailableException(Resource, "release", nodes.Count, _engine.Majority, round.Failures,
+                $"only {round.Quorum.Granted} confirmed; keys left behind expire with their time to live");
+        }
+    }
+
+    /// <summary>Every node answered or timed out: log a release some nodes did not confirm.</summary>
+    private static void OnReleaseDrained(VoteRound round, object? state)
+    {
+        var handle = (RedLockHandle)state!;
+        var logger = handle._engine.Logger;
+        var failures = round.Failures;
         if (failures.Count == 0)
         {
-            if (_engine.Logger.IsEnabled(LogLevel.Debug))
+            if (logger.IsEnabled(LogLevel.Debug))
             {
-                Log.Released(_engine.Logger, Resource, LockIds.Prefix(LockId));
+                Log.Released(logger, handle.Resource, LockIds.Prefix(handle.LockId));
             }
 
             return;
         }
 
         RedLockTelemetry.RecordReleaseIncomplete();
-        Log.ReleaseIncomplete(_engine.Logger, Resource, LockIds.Prefix(LockId), confirmed, nodes.Count, string.Join("; ", failures));
-        if (!byMajority)
+        if (logger.IsEnabled(LogLevel.Warning))
         {
-            throw new QuorumUnavailableException(Resource, "release", nodes.Count, _engine.Majority, failures,
-                $"only {confirmed} confirmed; keys left behind expire with their time to live");
+            Log.ReleaseIncomplete(logger, handle.Resource, LockIds.Prefix(handle.LockId), round.Quorum.Granted, round.Nodes.Count, string.Join("; ", failures));
         }
     }
 
