@@ -31,6 +31,7 @@ internal static class LoadHarness
     private static readonly Metric Allocated = new("allocated per pair, bytes (whole process, sequential loop)", MetricKind.Absolute, "B");
     private static readonly Metric Throughput = new("throughput-64: pairs/s (× floor; higher is better)", MetricKind.Ratio, "/s");
     private static readonly Metric KilledP50 = new("node-killed: p50 per pair (× floor)", MetricKind.Ratio, "us");
+    private static readonly Metric KilledMax = new("node-killed: slowest pair (from 0.5 s after the kill)", MetricKind.Absolute, "ms");
     private static readonly Metric KilledSuccess = new("node-killed: pairs succeeded", MetricKind.Absolute, "%");
     private static readonly Metric KilledCount = new("node-killed: pairs measured per round", MetricKind.Absolute, string.Empty);
     private static readonly Metric FailingMean = new("failing-try: mean per failed try (× floor)", MetricKind.Ratio, "us");
@@ -241,9 +242,9 @@ internal static class LoadHarness
             foreach (var kind in order)
             {
                 var resource = $"{prefix}killed:{kind}";
-                await SequentialAsync(clients[kind], resource, 3, settings.CallBound, settings.CallBound, state); // warm-up: first calls after the kill
                 var result = await SequentialAsync(clients[kind], resource, settings.KilledPairs, settings.KilledBudget, settings.CallBound, state);
                 report.Record(KilledP50, kind, round, result.P50);
+                report.Record(KilledMax, kind, round, result.Max / 1000);
                 report.Record(KilledSuccess, kind, round, 100.0 * result.Succeeded / Math.Max(1, result.Pairs));
                 report.Record(KilledCount, kind, round, result.Pairs);
                 line.Add(kind, $"{result.P50:0}, {result.Succeeded}/{result.Pairs}");
@@ -282,6 +283,7 @@ internal static class LoadHarness
         return new SequentialResult(
             Microseconds(LoadReport.Percentile(latencies, done, 0.50)),
             Microseconds(LoadReport.Percentile(latencies, done, 0.99)),
+            Microseconds(LoadReport.Percentile(latencies, done, 1.0)),
             done,
             succeeded,
             done == 0 ? double.NaN : (double)allocated / done);
@@ -521,7 +523,7 @@ internal static class LoadHarness
 
     private static double Microseconds(double ticks) => ticks * 1_000_000 / Stopwatch.Frequency;
 
-    private sealed record SequentialResult(double P50, double P99, int Pairs, int Succeeded, double AllocatedPerPair);
+    private sealed record SequentialResult(double P50, double P99, double Max, int Pairs, int Succeeded, double AllocatedPerPair);
 
     private sealed record ContentionResult(double AcquisitionsPerSecond, double LeastServedPercent, long Timeouts, long Overlaps);
 

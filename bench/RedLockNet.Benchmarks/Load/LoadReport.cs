@@ -114,7 +114,7 @@ internal sealed class LoadReport
                 }
             }
 
-            return Spread(ratios, static v => v.ToString("0.00", CultureInfo.InvariantCulture), "×");
+            return Spread(ratios, static v => v.ToString(v >= 100 ? "#,0" : "0.00", CultureInfo.InvariantCulture), "×");
         }
 
         return Spread([.. own.Where(v => v is { } x && !double.IsNaN(x)).Select(v => v!.Value)], Number, metric.Unit.Length == 0 ? string.Empty : " " + metric.Unit);
