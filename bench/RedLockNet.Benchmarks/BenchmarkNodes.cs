@@ -34,6 +34,9 @@ public sealed class BenchmarkNodes : IAsyncDisposable
     /// <summary>The nodes' endpoints, <c>127.0.0.1:port</c>.</summary>
     public IReadOnlyList<string> Endpoints => cluster.Endpoints;
 
+    /// <summary>The nodes themselves, to kill and restart (the load mode's node-killed scenario).</summary>
+    public IReadOnlyList<TestNode> Nodes => cluster.Nodes;
+
     /// <summary>Starts <see cref="NodeCount"/> redis-server processes on free loopback ports.</summary>
     public static async Task<BenchmarkNodes> StartAsync()
     {

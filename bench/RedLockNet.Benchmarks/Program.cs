@@ -1,6 +1,7 @@
 using System.Reflection;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
+using RedLockNet.Benchmarks.Load;
 
 namespace RedLockNet.Benchmarks;
 
@@ -14,6 +15,13 @@ public static class Program
         {
             // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- renewal-cost [locks] [seconds] [expiry seconds]
             await RenewalCost.RunAsync(args[1..]);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "load")
+        {
+            // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- load [--rounds N] [--seconds S] [--seed N] [--quick]
+            Environment.ExitCode = await LoadHarness.RunAsync(args[1..]);
             return;
         }
 
