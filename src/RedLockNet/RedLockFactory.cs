@@ -6,6 +6,7 @@ using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
 using RedLockNet.Engine.Leases;
 using RedLockNet.Nodes;
+using RedLockNet.Timing;
 using StackExchange.Redis;
 
 namespace RedLockNet;
@@ -19,7 +20,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     private readonly RedLockOptions _options;
     private readonly EngineContext _engine;
     private readonly LockLeases _leases;
-    private readonly ResiliencePipeline<AcquireAttempt> _retry;
+    private readonly ResiliencePipeline<AcquireAttempt>? _retry;
     private readonly QuarantinePolicy _quarantine;
     private readonly LockRecordStore _records;
     private int _disposed;
@@ -29,7 +30,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         _options = options;
         _engine = new EngineContext(nodes, options, logger);
         _leases = new LockLeases(_engine, options);
-        _retry = options.RetryPipeline ?? ContentionRetry.CreateDefault(options);
+        _retry = options.RetryPipeline;
         _records = new LockRecordStore(_engine);
         _quarantine = quarantine;
         if (nodes.Count % 2 == 0)
@@ -149,6 +150,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         {
             await _leases.DisposeAsync().ConfigureAwait(false);
             await _engine.Nodes.DisposeAsync().ConfigureAwait(false);
+            _engine.Timeouts.Dispose();
         }
     }
 
@@ -209,13 +211,24 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         }
     }
 
-    /// <summary>Attempts through the retry pipeline until acquired or the wait runs out; an attempt under way is let finish.</summary>
+    /// <summary>
+    /// Attempts until acquired or the wait runs out; an attempt under way is let finish. Callers of this factory wait
+    /// in line per resource (<see cref="LocalWaiters"/>): the first tries, with full-jitter back-off between attempts,
+    /// and is woken at once when this process releases the resource. A custom <see cref="RedLockOptions.RetryPipeline"/>
+    /// replaces both.
+    /// </summary>
     private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, TimeSpan wait, CancellationToken cancellationToken)
     {
+        var time = _options.TimeProvider;
         using var waitCts = wait == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
-            : new CancellationTokenSource(wait, _options.TimeProvider);
+            : new CancellationTokenSource(wait, time);
         using var link = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), waitCts);
+        if (_retry is null)
+        {
+            return await WaitInLineAsync(resource, key, timing, mintToken, waitCts.Token, cancellationToken).ConfigureAwait(false);
+        }
+
         AcquireAttempt? last = null;
         try
         {
@@ -235,6 +248,37 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && last is not null)
         {
             return last; // the wait timed out between attempts
+        }
+    }
+
+    private async Task<AcquireAttempt> WaitInLineAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, CancellationToken waitToken, CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        var started = time.GetTimestamp();
+        var waiter = _engine.Waiters.Join(resource);
+        AcquireAttempt? last = null;
+        try
+        {
+            await waiter.Turn.WaitAsync(waitToken).ConfigureAwait(false);
+            for (var attempt = 0; ; attempt++)
+            {
+                last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false);
+                if (last.Outcome == AcquireOutcome.Acquired || waitToken.IsCancellationRequested)
+                {
+                    return last;
+                }
+
+                await waiter.PauseAsync(Backoff.FullJitter(_options.MinRetryDelay, _options.MaxRetryDelay, attempt), time, waitToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // the wait ran out between attempts, or before this caller's turn came
+            return last ?? new AcquireAttempt(AcquireOutcome.Contended, time.GetElapsedTime(started), [], "other callers of this process were ahead in line", null);
+        }
+        finally
+        {
+            _engine.Waiters.Leave(waiter);
         }
     }
 

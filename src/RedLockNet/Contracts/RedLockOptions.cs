@@ -62,10 +62,11 @@ public sealed class RedLockOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMilliseconds(400);
 
     /// <summary>
-    /// Replaces the default retry pipeline (full-jitter exponential delays between
-    /// <see cref="MinRetryDelay"/> and <see cref="MaxRetryDelay"/>). It is run inside the wait timeout,
-    /// and should handle results whose <see cref="AcquireAttempt.Outcome"/> is not
-    /// <see cref="AcquireOutcome.Acquired"/>.
+    /// Replaces the default wait. By default the callers of one factory wait in line per resource: the first tries,
+    /// with full-jitter exponential delays between <see cref="MinRetryDelay"/> and <see cref="MaxRetryDelay"/>, and is
+    /// woken at once when this factory releases the resource. A pipeline set here runs every caller's attempts on its
+    /// own (no line), inside the wait timeout, and should retry results whose <see cref="AcquireAttempt.Outcome"/> is
+    /// not <see cref="AcquireOutcome.Acquired"/>.
     /// </summary>
     public ResiliencePipeline<AcquireAttempt>? RetryPipeline { get; set; }
 

@@ -30,7 +30,7 @@ internal static class Acquisition
             : new AcquireCall(key, lockId, ttlMs).ToCall();
         var timeout = timing.AcquireBudget < options.NodeTimeout ? timing.AcquireBudget : options.NodeTimeout;
 
-        var round = VoteRound.Start(engine.Nodes, call, IsGranted, RoundEnd.WhenDecided, timeout, time);
+        var round = VoteRound.Start(engine.Nodes, call, IsGranted, RoundEnd.WhenDecided, timeout, engine.Timeouts);
         try
         {
             await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -14,6 +14,12 @@ internal sealed class EngineContext(NodeSet nodes, RedLockOptions options, ILogg
 
     public TimeProvider Time { get; } = options.TimeProvider;
 
+    /// <summary>The deadlines of every quorum round of this factory, on one timer.</summary>
+    public RoundTimeouts Timeouts { get; } = new(options.TimeProvider);
+
+    /// <summary>This factory's callers waiting for a resource, in line per resource.</summary>
+    public LocalWaiters Waiters { get; } = new();
+
     /// <summary>How many nodes must agree.</summary>
     public int Majority { get; } = Quorum.MajorityOf(nodes.Count);
 }

@@ -48,7 +48,7 @@ internal sealed class ExtendRound : QuorumRound
     }
 
     /// <summary>Extends <paramref name="items"/> on every node; completes when each item is decided or the timeout passed.</summary>
-    public static async Task<ExtendRound> RunAsync(NodeSet nodes, IReadOnlyList<ExtendItem> items, TimeSpan timeout, TimeProvider time)
+    public static async Task<ExtendRound> RunAsync(NodeSet nodes, IReadOnlyList<ExtendItem> items, TimeSpan timeout, RoundTimeouts timeouts)
     {
         var entries = new ExtendEntry[items.Count];
         for (var i = 0; i < entries.Length; i++)
@@ -57,7 +57,7 @@ internal sealed class ExtendRound : QuorumRound
         }
 
         var round = new ExtendRound(nodes, items.Count);
-        round.Send(new ExtendCall(entries).ToCall(), timeout, time);
+        round.Send(new ExtendCall(entries).ToCall(), timeout, timeouts);
         await round.Completion.ConfigureAwait(false);
         return round;
     }

@@ -32,7 +32,7 @@ internal static class FenceSettlement
         var fenceKey = LockKeys.FenceFor(key);
         var options = engine.Options;
         var mint = new FenceMintCall(key, fenceKey, lockId, TimeUnits.ToRedisMilliseconds(options.FenceRetention), Floor(engine.Time)).ToCall();
-        var round = VoteRound.Start(engine.Nodes, mint, IsMinted, RoundEnd.WhenDecided, options.NodeTimeout, engine.Time);
+        var round = VoteRound.Start(engine.Nodes, mint, IsMinted, RoundEnd.WhenDecided, options.NodeTimeout, engine.Timeouts);
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         var quorum = round.Quorum;
         if (!quorum.IsWon)
@@ -77,7 +77,7 @@ internal static class FenceSettlement
         }
 
         var raise = new FenceRaiseCall(key, fenceKey, lockId, token, TimeUnits.ToRedisMilliseconds(engine.Options.FenceRetention)).ToCall();
-        var round = VoteRound.Start(engine.Nodes, raise, IsRaised, RoundEnd.WhenDecided, timeout, engine.Time, preset);
+        var round = VoteRound.Start(engine.Nodes, raise, IsRaised, RoundEnd.WhenDecided, timeout, engine.Timeouts, preset);
         await round.Completion.ConfigureAwait(false);
         RedLockTelemetry.RecordFencing(raised: true);
         return round.Quorum.IsWon ? token : null;

@@ -64,7 +64,7 @@ internal sealed class LockRecordStore : ILockRecords
     {
         LockResources.Validate(resource);
         CheckName(name, nameof(name));
-        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), Answered, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Time);
+        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), Answered, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
 
         // every node is bounded by the node timeout; cancellation only stops waiting for them
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -103,7 +103,7 @@ internal sealed class LockRecordStore : ILockRecords
     /// </summary>
     private async Task<LockRecordWrite> WriteOnceAsync(ScriptCall call, string value, CancellationToken cancellationToken)
     {
-        var round = VoteRound.Start(Nodes, call, result => HoldsValue(result, value), RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Time);
+        var round = VoteRound.Start(Nodes, call, result => HoldsValue(result, value), RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         string? other = null;
         for (var i = 0; i < Nodes.Count && other is null; i++)

@@ -5,9 +5,9 @@ using StackExchange.Redis;
 namespace RedLockNet.Engine;
 
 /// <summary>
-/// One script sent to every node of a <see cref="NodeSet"/> in parallel, under one timeout for the whole round. Each
-/// reply is counted as it arrives, in a synchronous continuation on the node's task (no per-node wrapper, no per-node
-/// timer); the round completes as soon as <see cref="Count"/> says the outcome is certain, when every node has been
+/// One script sent to every node of a <see cref="NodeSet"/> in parallel, under one timeout for the whole round (an
+/// entry in the factory's <see cref="RoundTimeouts"/>, not a timer of its own). Each reply is counted as it arrives, in
+/// a synchronous continuation on the node's task (no per-node wrapper, no per-node timer); the round completes as soon as <see cref="Count"/> says the outcome is certain, when every node has been
 /// counted, or at the timeout, when the nodes still silent count as failed. Calls still running after that stay
 /// reachable through <see cref="Calls"/> for whoever must clean up after them. Every multi-node operation is one
 /// subclass: <see cref="VoteRound"/> (one yes/no question) or <see cref="ExtendRound"/> (a batch).
@@ -21,7 +21,7 @@ internal abstract class QuorumRound
     private readonly Task<RedisResult>?[] _calls;
     private readonly bool[] _counted;
     private List<NodeFailure>? _failures;
-    private ITimer? _timer;
+    private ScriptCall _call;
     private TimeSpan _timeout;
     private int _uncounted;
     private bool _finished;
@@ -35,6 +35,18 @@ internal abstract class QuorumRound
     }
 
     public NodeSet Nodes { get; }
+
+    /// <summary>Whether the round has ended (decided, all counted, or timed out).</summary>
+    public bool IsFinished
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _finished;
+            }
+        }
+    }
 
     /// <summary>Monotonic timestamp taken before the first send.</summary>
     public long StartedAt { get; private set; }
@@ -78,7 +90,7 @@ internal abstract class QuorumRound
     /// Sends <paramref name="call"/> to every node whose entry in <paramref name="preset"/> is <see cref="Vote.Ask"/>
     /// (all nodes when it is empty). Call once, from the subclass's factory, after its own state is ready.
     /// </summary>
-    protected void Send(in ScriptCall call, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset = default)
+    protected void Send(in ScriptCall call, TimeSpan timeout, RoundTimeouts timeouts, ReadOnlySpan<Vote> preset = default)
     {
         var asked = 0;
         for (var i = 0; i < _counted.Length; i++)
@@ -94,18 +106,13 @@ internal abstract class QuorumRound
         }
 
         _timeout = timeout;
+        _call = call;
         _uncounted = asked;
-        StartedAt = time.GetTimestamp();
+        StartedAt = timeouts.Time.GetTimestamp();
         if (asked == 0)
         {
             Finish();
             return;
-        }
-
-        var timer = time.CreateTimer(static state => ((QuorumRound)state!).OnTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        lock (_gate)
-        {
-            _timer = timer;
         }
 
         for (var i = 0; i < _calls.Length; i++)
@@ -115,25 +122,27 @@ internal abstract class QuorumRound
                 continue;
             }
 
-            var task = NodeCalls.Start(Nodes[i], call);
-            _calls[i] = task;
-            if (task.IsCompleted)
-            {
-                OnReply(task);
-            }
-            else
-            {
-                _ = task.ContinueWith(OnReplyAction, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
+            Watch(i, NodeCalls.Start(Nodes[i], call));
         }
 
-        // armed after the sends: a slow send loop must not eat into the nodes' time
-        lock (_gate)
+        // the deadline runs from after the sends: a slow send loop must not eat into the nodes' time
+        if (!IsFinished)
         {
-            if (!_finished)
-            {
-                timer.Change(timeout, Timeout.InfiniteTimeSpan);
-            }
+            timeouts.Add(this, timeout);
+        }
+    }
+
+    /// <summary>Stores the call to <paramref name="node"/> and counts its answer when it comes.</summary>
+    private void Watch(int node, Task<RedisResult> task)
+    {
+        _calls[node] = task;
+        if (task.IsCompleted)
+        {
+            OnReply(task);
+        }
+        else
+        {
+            _ = task.ContinueWith(OnReplyAction, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
@@ -153,7 +162,15 @@ internal abstract class QuorumRound
         }
         else
         {
-            failure = NodeCalls.Classify(Nodes[node].Name, call.Exception?.InnerException);
+            var error = call.Exception?.InnerException;
+            if (LockScript.IsNoScript(error) && !_call.WithText && !IsFinished)
+            {
+                // the node lost its script cache (a restart, a SCRIPT FLUSH): send the text once, count that answer
+                Watch(node, NodeCalls.Start(Nodes[node], _call with { WithText = true }));
+                return;
+            }
+
+            failure = NodeCalls.Classify(Nodes[node].Name, error);
         }
 
         bool finish, signal;
@@ -188,7 +205,8 @@ internal abstract class QuorumRound
         }
     }
 
-    private void OnTimeout()
+    /// <summary>The round's deadline passed: the nodes still silent count as timed out.</summary>
+    internal void Expire()
     {
         lock (_gate)
         {
@@ -223,15 +241,11 @@ internal abstract class QuorumRound
 
     private void Finish()
     {
-        ITimer? timer;
         lock (_gate)
         {
             _finished = true;
-            timer = _timer;
-            _timer = null;
         }
 
-        timer?.Dispose();
         _done.TrySetResult();
         OnFinished();
     }
@@ -287,15 +301,15 @@ internal sealed class VoteRound : QuorumRound
     /// Starts a round. <paramref name="preset"/> (empty, or one entry per node) counts some nodes' votes without
     /// asking them, for a second round that only asks the rest.
     /// </summary>
-    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset = default) =>
-        Start(nodes, call, isYes, end, timeout, time, preset, null, null);
+    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, RoundTimeouts timeouts, ReadOnlySpan<Vote> preset = default) =>
+        Start(nodes, call, isYes, end, timeout, timeouts, preset, null, null);
 
     /// <summary>
     /// Starts a round that calls <paramref name="drained"/> (with <paramref name="state"/>) once every node answered or
     /// the timeout passed, for <see cref="RoundEnd.WhenDecidedThenDrain"/>: the caller awaits the decision, the
     /// callback sees the final count and failures.
     /// </summary>
-    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, TimeProvider time, ReadOnlySpan<Vote> preset, Action<VoteRound, object?>? drained, object? state)
+    public static VoteRound Start(NodeSet nodes, in ScriptCall call, Func<RedisResult, bool> isYes, RoundEnd end, TimeSpan timeout, RoundTimeouts timeouts, ReadOnlySpan<Vote> preset, Action<VoteRound, object?>? drained, object? state)
     {
         var round = new VoteRound(nodes, isYes, end) { _drained = drained, _drainedState = state };
         for (var i = 0; i < preset.Length; i++)
@@ -307,7 +321,7 @@ internal sealed class VoteRound : QuorumRound
             }
         }
 
-        round.Send(call, timeout, time, preset);
+        round.Send(call, timeout, timeouts, preset);
         return round;
     }
 

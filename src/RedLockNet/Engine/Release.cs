@@ -23,7 +23,7 @@ internal static class Release
         Action<VoteRound, object?>? drained = null, object? state = null)
     {
         var round = VoteRound.Start(
-            engine.Nodes, new ReleaseCall(key, lockId).ToCall(), Answered, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Time, preset, drained, state);
+            engine.Nodes, new ReleaseCall(key, lockId).ToCall(), Answered, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
         GuardLateGrants(engine, key, lockId, acquireCalls, round);
         await round.Completion.ConfigureAwait(false);
         return (round.Quorum.IsWon, round);

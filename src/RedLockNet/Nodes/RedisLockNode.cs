@@ -68,7 +68,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
             return GuardedAsync(watch, call);
         }
 
-        return call.Script.EvaluateAsync(_database, call.Keys, call.Args);
+        return call.Script.SendAsync(_database, call);
     }
 
     /// <summary>Stops watching and, when this node opened the multiplexer, closes it.</summary>
@@ -100,6 +100,6 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     private async Task<RedisResult> GuardedAsync(RestartWatch watch, ScriptCall call)
     {
         await watch.EnsureMayGrantAsync().ConfigureAwait(false);
-        return await call.Script.EvaluateAsync(_database, call.Keys, call.Args).ConfigureAwait(false);
+        return await call.Script.SendAsync(_database, call).ConfigureAwait(false);
     }
 }

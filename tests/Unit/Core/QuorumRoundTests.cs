@@ -19,7 +19,7 @@ public sealed class QuorumRoundTests
     public void A_majority_of_yes_decides_before_the_last_node_answers()
     {
         var (nodes, set) = Nodes(3);
-        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), new FakeTimeProvider());
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), new RoundTimeouts(new FakeTimeProvider()));
         nodes[0].Answer(1);
         Assert.False(round.Completion.IsCompleted);
         nodes[2].Answer(1);
@@ -37,7 +37,7 @@ public sealed class QuorumRoundTests
     public void Refusals_and_failures_decide_as_soon_as_a_majority_is_out_of_reach()
     {
         var (nodes, set) = Nodes(5);
-        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), new FakeTimeProvider());
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), new RoundTimeouts(new FakeTimeProvider()));
         nodes[0].Answer(0);
         nodes[1].Fail();
         Assert.False(round.Completion.IsCompleted);
@@ -54,7 +54,7 @@ public sealed class QuorumRoundTests
     {
         var time = new FakeTimeProvider();
         var (nodes, set) = Nodes(3);
-        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromMilliseconds(200), time);
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromMilliseconds(200), new RoundTimeouts(time));
         nodes[0].Answer(1);
         time.Advance(TimeSpan.FromMilliseconds(199));
         Assert.False(round.Completion.IsCompleted);
@@ -72,7 +72,7 @@ public sealed class QuorumRoundTests
     public void When_all_answers_are_needed_the_round_waits_past_a_decided_majority()
     {
         var (nodes, set) = Nodes(3);
-        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenAllAnswered, TimeSpan.FromSeconds(1), new FakeTimeProvider());
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenAllAnswered, TimeSpan.FromSeconds(1), new RoundTimeouts(new FakeTimeProvider()));
         nodes[0].Answer(1);
         nodes[1].Answer(1);
         Assert.False(round.Completion.IsCompleted);
@@ -87,7 +87,7 @@ public sealed class QuorumRoundTests
     {
         var (nodes, set) = Nodes(3);
         Vote[] preset = [Vote.Yes, Vote.Ask, Vote.No];
-        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), new FakeTimeProvider(), preset);
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), new RoundTimeouts(new FakeTimeProvider()), preset);
         Assert.Equal(0, nodes[0].Calls);
         Assert.Equal(1, nodes[1].Calls);
         Assert.Equal(0, nodes[2].Calls);
@@ -101,7 +101,7 @@ public sealed class QuorumRoundTests
     public void A_round_with_nobody_to_ask_completes_at_once()
     {
         var (_, set) = Nodes(3);
-        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenAllAnswered, TimeSpan.FromSeconds(1), new FakeTimeProvider(), [Vote.Yes, Vote.Yes, Vote.No]);
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenAllAnswered, TimeSpan.FromSeconds(1), new RoundTimeouts(new FakeTimeProvider()), [Vote.Yes, Vote.Yes, Vote.No]);
         Assert.True(round.Completion.IsCompleted);
         Assert.True(round.Quorum.IsWon);
     }
@@ -111,7 +111,7 @@ public sealed class QuorumRoundTests
     {
         var (nodes, set) = Nodes(3);
         ExtendItem[] items = [new("redlock:{a}", "a", TimeSpan.FromSeconds(1)), new("redlock:{b}", "b", TimeSpan.FromSeconds(1))];
-        var running = ExtendRound.RunAsync(set, items, TimeSpan.FromSeconds(1), new FakeTimeProvider());
+        var running = ExtendRound.RunAsync(set, items, TimeSpan.FromSeconds(1), new RoundTimeouts(new FakeTimeProvider()));
         nodes[0].AnswerArray(1, 0);
         nodes[1].AnswerArray(1, 0);
         Assert.True(running.IsCompleted); // a: two yes of three; b: two no of three, refused for good (a majority can never hold it)

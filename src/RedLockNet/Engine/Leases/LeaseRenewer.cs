@@ -258,7 +258,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
             }
 
             RedLockTelemetry.RecordRenewalBatch(items.Count);
-            var extension = await ExtendRound.RunAsync(_engine.Nodes, items, _options.NodeTimeout, _time).ConfigureAwait(false);
+            var extension = await ExtendRound.RunAsync(_engine.Nodes, items, _options.NodeTimeout, _engine.Timeouts).ConfigureAwait(false);
             for (var i = 0; i < entered.Count; i++)
             {
                 var lease = entered[i];

@@ -111,7 +111,7 @@ internal sealed class RedLockHandle : ILockHandle
             }
 
             // the extension runs to its end even if the caller stops waiting, so the lease state stays exact
-            var extension = await ExtendRound.RunAsync(_engine.Nodes, [new ExtendItem(_lease.Key, LockId, ttl)], _engine.Options.NodeTimeout, _engine.Time)
+            var extension = await ExtendRound.RunAsync(_engine.Nodes, [new ExtendItem(_lease.Key, LockId, ttl)], _engine.Options.NodeTimeout, _engine.Timeouts)
                 .ConfigureAwait(false);
             var outcome = LeaseRenewer.ApplyExtension(_lease, extension, 0, ttl, _engine.Logger);
             switch (outcome)
@@ -170,7 +170,11 @@ internal sealed class RedLockHandle : ILockHandle
         // the other nodes are waited for (and a failure there logged) in the background
         var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this)
             .WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (!byMajority)
+        if (byMajority)
+        {
+            _engine.Waiters.Released(Resource); // the next caller of this process in line tries now
+        }
+        else
         {
             var nodes = _engine.Nodes;
             throw new QuorumUnavailableException(Resource, "release", nodes.Count, _engine.Majority, round.Failures,

@@ -41,9 +41,25 @@ internal sealed class LockScript
     /// <inheritdoc />
     public override string ToString() => Name;
 
+    /// <summary>Whether this is a Lua script (a plain <see cref="Command"/> is not, and never meets NOSCRIPT).</summary>
+    public bool IsScript => _command is null;
+
+    /// <summary>
+    /// Sends <paramref name="call"/> once, with no wrapper task: EVALSHA (or EVAL with <see cref="ScriptCall.WithText"/>),
+    /// or the plain command. A NOSCRIPT error comes back as the task's fault; the quorum round retries it with the text.
+    /// </summary>
+    public Task<RedisResult> SendAsync(IDatabaseAsync database, in ScriptCall call) =>
+        _command is { } command ? command(database, call.Keys, call.Args)
+        : call.WithText ? database.ScriptEvaluateAsync(Text, call.Keys, call.Args)
+        : database.ScriptEvaluateAsync(Sha1, call.Keys, call.Args);
+
+    /// <summary>Whether <paramref name="error"/> is the server saying it does not have the script cached.</summary>
+    public static bool IsNoScript(Exception? error) =>
+        error is RedisServerException ex && ex.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// EVALSHA, falling back to EVAL (which caches the script there) when the server does not know it yet; a plain
-    /// command (<see cref="Command"/>) is sent as it is.
+    /// command (<see cref="Command"/>) is sent as it is. For calls outside a quorum round.
     /// </summary>
     public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args) =>
         _command is { } command ? command(database, keys, args) : EvaluateScriptAsync(database, keys, args);
@@ -98,7 +114,11 @@ internal sealed class LockScript
 }
 
 /// <summary>One script invocation: the script, and its keys and arguments in the order its Lua file reads them.</summary>
-internal readonly record struct ScriptCall(LockScript Script, RedisKey[] Keys, RedisValue[] Args);
+internal readonly record struct ScriptCall(LockScript Script, RedisKey[] Keys, RedisValue[] Args)
+{
+    /// <summary>Send the script's text (EVAL) rather than its hash: the retry after a NOSCRIPT answer.</summary>
+    public bool WithText { get; init; }
+}
 
 /// <summary>The scripts lock nodes run, loaded into each node's script cache when we connect and reconnect.</summary>
 internal static class ScriptCatalog

@@ -1,0 +1,111 @@
+using RedLockNet.Timing;
+
+namespace RedLockNet.Engine;
+
+/// <summary>
+/// The timeouts of every quorum round of one factory, on one timer armed for the earliest deadline: a round costs a
+/// queue entry, not a timer of its own. Rounds that finished early stay queued until their deadline passes and are
+/// then dropped (their <see cref="QuorumRound.Expire"/> does nothing). The timer fires at most once per
+/// <see cref="Granularity"/>, so a round may time out up to that much late; a stream of rounds does not wake it for
+/// each one.
+/// </summary>
+internal sealed class RoundTimeouts : IDisposable
+{
+    /// <summary>The least pause between two firings of the timer.</summary>
+    public static readonly TimeSpan Granularity = TimeSpan.FromMilliseconds(10);
+
+    private readonly Lock _gate = new();
+    private readonly PriorityQueue<QuorumRound, long> _queue = new();
+    private readonly ITimer _timer;
+    private long _armedFor = long.MaxValue;
+    private bool _disposed;
+
+    public RoundTimeouts(TimeProvider time)
+    {
+        Time = time;
+        _timer = time.CreateTimer(static state => ((RoundTimeouts)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Rounds waiting for their deadline (finished ones included until it passes).</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Calls <see cref="QuorumRound.Expire"/> on <paramref name="round"/> once <paramref name="timeout"/> has passed.</summary>
+    public void Add(QuorumRound round, TimeSpan timeout)
+    {
+        var deadline = Time.GetTimestamp() + Time.ToTimestampTicks(timeout);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _queue.Enqueue(round, deadline);
+            if (deadline < _armedFor)
+            {
+                Arm(deadline);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _queue.Clear();
+        }
+
+        _timer.Dispose();
+    }
+
+    private void OnTimer()
+    {
+        List<QuorumRound>? expired = null;
+        lock (_gate)
+        {
+            _armedFor = long.MaxValue;
+            var now = Time.GetTimestamp();
+            while (_queue.TryPeek(out var round, out var deadline) && deadline <= now)
+            {
+                _queue.Dequeue();
+                if (!round.IsFinished)
+                {
+                    (expired ??= []).Add(round);
+                }
+            }
+
+            if (!_disposed && _queue.TryPeek(out _, out var next))
+            {
+                Arm(Math.Max(next, now + Time.ToTimestampTicks(Granularity)));
+            }
+        }
+
+        if (expired is not null)
+        {
+            foreach (var round in expired)
+            {
+                round.Expire();
+            }
+        }
+    }
+
+    /// <summary>Points the timer at <paramref name="deadline"/>. Under the lock.</summary>
+    private void Arm(long deadline)
+    {
+        _armedFor = deadline;
+        var now = Time.GetTimestamp();
+        _timer.Change(deadline <= now ? TimeSpan.Zero : Time.GetElapsedTime(now, deadline), Timeout.InfiniteTimeSpan);
+    }
+}
