@@ -20,6 +20,22 @@ internal static class NodeCalls
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="call"/> on its own (outside a quorum round), sending the script's text when the node
+    /// answers NOSCRIPT (its script cache is empty: a fresh or restarted server).
+    /// </summary>
+    public static async Task<RedisResult> RunAloneAsync(ILockNode node, ScriptCall call)
+    {
+        try
+        {
+            return await node.RunAsync(call).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (LockScript.IsNoScript(ex) && !call.WithText)
+        {
+            return await node.RunAsync(call with { WithText = true }).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Why a call to <paramref name="node"/> failed, as a vote against.</summary>
     public static NodeFailure Classify(string node, Exception? error) => error switch
     {

@@ -171,7 +171,7 @@ internal static class NodeConnector
     {
         try
         {
-            var info = await node.RunAsync(InfoCall.Server.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
+            var info = await NodeCalls.RunAloneAsync(node, InfoCall.Server.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
             var identity = NodeIdentity.Parse(info.ToString());
             if (identity is null)
             {
@@ -183,7 +183,7 @@ internal static class NodeConnector
             }
             else
             {
-                var persistence = await node.RunAsync(InfoCall.Persistence.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
+                var persistence = await NodeCalls.RunAloneAsync(node, InfoCall.Persistence.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
                 if (NodePersistence.AofEnabled(persistence.ToString()) == false)
                 {
                     Log.NoPersistence(logger, node.Name);

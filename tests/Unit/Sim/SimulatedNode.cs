@@ -232,21 +232,16 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
     }
 
+    /// <summary>acquire_fenced.lua: grants only where no key stands, and bumps the counter.</summary>
     private (long Granted, long Fence) AcquireFenced(string key, string fenceKey, string id, long ttlMs, long floor)
     {
-        var current = Get(key);
-        if (current is not null && current != id)
+        if (Get(key) is not null)
         {
             return (0, 0);
         }
 
-        var fence = long.TryParse(Get(fenceKey), out var stored) ? stored : 0;
-        if (current is null)
-        {
-            fence = Math.Max(fence + 1, floor);
-            _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
-        }
-
+        var fence = Math.Max((long.TryParse(Get(fenceKey), out var stored) ? stored : 0) + 1, floor);
+        _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
         _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
         return (1, fence);
     }

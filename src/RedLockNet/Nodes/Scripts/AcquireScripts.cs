@@ -18,7 +18,7 @@ internal readonly record struct AcquireCall(RedisKey LockKey, string LockId, lon
 }
 
 /// <summary>
-/// acquire_fenced.lua: acquire plus the node's fencing counter bump to <c>max(counter + 1, floor)</c>.
+/// acquire_fenced.lua: grants where no key stands (as SET NX) and bumps the node's fencing counter to <c>max(counter + 1, floor)</c>.
 /// KEYS[1] lock key, KEYS[2] counter key; ARGV[1] lock id, ARGV[2] ttl ms, ARGV[3] counter retention ms, ARGV[4] floor (µs).
 /// </summary>
 internal readonly record struct AcquireFencedCall(RedisKey LockKey, RedisKey FenceKey, string LockId, long TtlMs, long RetentionMs, long Floor)

@@ -6,13 +6,7 @@
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {0, 0}
 end
-local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
 local floor = tonumber(ARGV[3])
-if fence + 1 > floor then
-  fence = fence + 1
-else
-  fence = floor
-end
--- '%.0f' keeps every digit: values stay below 2^53, exact in Lua's numbers
-redis.call('SET', KEYS[2], string.format('%.0f', fence), 'PX', ARGV[2])
+local retention = ARGV[2]
+--@include fence_bump
 return {1, fence}
