@@ -85,7 +85,7 @@ public sealed class ChaosWorker(
 
             var w0 = ChaosEvent.Now;
             var written = fencing
-                ? await resource.FencedSetAsync(counterKey, value + 1, token, cancellationToken: cancellationToken)
+                ? await resource.FencedSetAsync(counterKey, value + 1, token, cancellationToken: CancellationToken.None) // a write once sent is let finish, so the history records every write that landed
                 : await resource.StringSetAsync(counterKey, value + 1);
             record(new ChaosEvent(client, written ? "write-ok" : "write-refused", ChaosEvent.Now, op, T0: w0, Token: token, Value: value + 1));
         }
