@@ -172,7 +172,7 @@ internal sealed class RedLockHandle : ILockHandle
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         if (byMajority)
         {
-            _engine.Waiters.Released(Resource); // the next caller of this process in line tries now
+            _engine.Waiters.ReleasedHere(Resource); // the next caller in line tries now (through the release notice where nodes publish one)
         }
         else
         {
