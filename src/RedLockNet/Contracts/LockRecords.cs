@@ -40,6 +40,13 @@ public sealed record LockRecordWriteOptions
 
     /// <summary>How many times to try while too few nodes answered (<see cref="LockRecordWriteOutcome.Unavailable"/>), with short jittered pauses. Default 1.</summary>
     public int MaxAttempts { get; init; } = 1;
+
+    /// <summary>Checks every setting; each error names it (<c>options.X</c>) and the rule.</summary>
+    internal void Validate()
+    {
+        LockRecordRules.CheckRetention(Retention, "options.Retention");
+        LockRecordRules.CheckAttempts(MaxAttempts, "options.MaxAttempts");
+    }
 }
 
 /// <summary>A claim of one numbered slot (for example one scheduled tick of a job).</summary>
@@ -57,6 +64,46 @@ public sealed record LockRecordClaim(string Name, string Value, long Sequence, s
 
     /// <summary>How many times to try while too few nodes answered. Default 1.</summary>
     public int MaxAttempts { get; init; } = 1;
+
+    /// <summary>Checks every part of the claim; each error names it (<c>claim.X</c>) and the rule.</summary>
+    internal void Validate()
+    {
+        LockRecordRules.CheckName(Name, "claim.Name");
+        LockRecordRules.CheckName(HighWaterName, "claim.HighWaterName");
+        ArgumentNullException.ThrowIfNull(Value, "claim.Value");
+        LockRecordRules.CheckRetention(Retention, "claim.Retention");
+        LockRecordRules.CheckRetention(HighWaterRetention, "claim.HighWaterRetention");
+        LockRecordRules.CheckAttempts(MaxAttempts, "claim.MaxAttempts");
+    }
+}
+
+/// <summary>The rules for record names, retentions and attempts, shared by the record options and the record store.</summary>
+internal static class LockRecordRules
+{
+    public static void CheckName(string name, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(name, paramName);
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 512)
+        {
+            throw new ArgumentException("A record name must be 1 to 512 characters and not only white space.", paramName);
+        }
+    }
+
+    public static void CheckRetention(TimeSpan retention, string paramName)
+    {
+        if (retention < TimeSpan.FromMilliseconds(1) || retention.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(paramName, retention, "A record's retention must be between 1 ms and about 24.8 days.");
+        }
+    }
+
+    public static void CheckAttempts(int attempts, string paramName)
+    {
+        if (attempts is < 1 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(paramName, attempts, "MaxAttempts must be between 1 and 100.");
+        }
+    }
 }
 
 /// <summary>What a record write came to.</summary>

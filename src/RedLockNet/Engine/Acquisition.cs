@@ -9,8 +9,6 @@ namespace RedLockNet.Engine;
 /// <summary>One quorum attempt at a lock: the Redlock acquisition over one node set.</summary>
 internal static class Acquisition
 {
-    private static readonly Func<RedisResult, bool> IsGranted = GrantReply.IsGranted;
-
     /// <summary>
     /// Sends the acquire script to every node at once and decides as soon as the votes allow.
     /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
@@ -30,7 +28,7 @@ internal static class Acquisition
             : new AcquireCall(key, lockId, ttlMs).ToCall();
         var timeout = timing.AcquireBudget < options.NodeTimeout ? timing.AcquireBudget : options.NodeTimeout;
 
-        var round = VoteRound.Start(engine.Nodes, call, IsGranted, RoundEnd.WhenDecided, timeout, engine.Timeouts);
+        var round = VoteRound.Start(engine.Nodes, call, VoteRound.Granted, RoundEnd.WhenDecided, timeout, engine.Timeouts);
         try
         {
             await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -65,7 +65,7 @@ internal sealed class ExtendRound : QuorumRound
     /// <summary>The verdict for item <paramref name="index"/> (final once the round completed).</summary>
     public ExtendVerdict VerdictOf(int index)
     {
-        lock (_items)
+        lock (Gate)
         {
             var quorum = _items[index];
             var outcome = quorum.IsWon ? ExtendOutcome.Extended
@@ -78,25 +78,22 @@ internal sealed class ExtendRound : QuorumRound
     protected override bool Count(int node, RedisResult? result, NodeFailure? failure)
     {
         var answers = failure is null ? ExtendCall.ReadReply(result, _items.Length) : null;
-        lock (_items)
+        for (var i = 0; i < _items.Length; i++)
         {
-            for (var i = 0; i < _items.Length; i++)
+            if (_decided[i])
             {
-                if (_decided[i])
-                {
-                    continue;
-                }
-
-                ref var item = ref _items[i];
-                item.Add(answers is null ? Vote.Failed : answers[i] ? Vote.Yes : Vote.No);
-                if (item.IsWon || item.IsRefused || item.Pending == 0)
-                {
-                    _decided[i] = true;
-                    _undecided--;
-                }
+                continue;
             }
 
-            return _undecided == 0;
+            ref var item = ref _items[i];
+            item.Add(answers is null ? Vote.Failed : answers[i] ? Vote.Yes : Vote.No);
+            if (item.IsWon || item.IsRefused || item.Pending == 0)
+            {
+                _decided[i] = true;
+                _undecided--;
+            }
         }
+
+        return _undecided == 0;
     }
 }

@@ -17,7 +17,6 @@ namespace RedLockNet.Engine;
 internal static class FenceSettlement
 {
     private static readonly Func<RedisResult, bool> IsRaised = IntegerReply.IsOne;
-    private static readonly Func<RedisResult, bool> IsMinted = GrantReply.IsGranted;
 
     /// <summary>The floor every new counter value must reach: the client's wall clock in microseconds.</summary>
     public static long Floor(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
@@ -32,7 +31,7 @@ internal static class FenceSettlement
         var fenceKey = LockKeys.FenceFor(key);
         var options = engine.Options;
         var mint = new FenceMintCall(key, fenceKey, lockId, TimeUnits.ToRedisMilliseconds(options.FenceRetention), Floor(engine.Time)).ToCall();
-        var round = VoteRound.Start(engine.Nodes, mint, IsMinted, RoundEnd.WhenDecided, options.NodeTimeout, engine.Timeouts);
+        var round = VoteRound.Start(engine.Nodes, mint, VoteRound.Granted, RoundEnd.WhenDecided, options.NodeTimeout, engine.Timeouts);
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         var quorum = round.Quorum;
         if (!quorum.IsWon)
@@ -63,14 +62,15 @@ internal static class FenceSettlement
 
         // nodes already at the token count as yes; laggards are asked; the rest (refused, failed, late) count as no
         var preset = new Vote[count];
-        var laggards = 0;
+        var agreeing = 0;
         for (var i = 0; i < count; i++)
         {
             preset[i] = fences[i] == token ? Vote.Yes : fences[i] is not null ? Vote.Ask : Vote.No;
-            laggards += preset[i] == Vote.Ask ? 1 : 0;
+            agreeing += preset[i] == Vote.Yes ? 1 : 0;
         }
 
-        if (laggards == 0 || Quorum.MajorityOf(count) <= preset.Count(v => v == Vote.Yes) || engine.Options.SkipFenceSettlementForTests)
+        // the round was won (a majority granted): with no laggard every granting node agrees, so this also covers that case
+        if (agreeing >= Quorum.MajorityOf(count) || engine.Options.SkipFenceSettlementForTests)
         {
             RedLockTelemetry.RecordFencing(raised: false);
             return token;

@@ -16,8 +16,6 @@ internal sealed class LockRecordStore : ILockRecords
 
     public LockRecordStore(EngineContext engine) => _engine = engine;
 
-    private static readonly Func<RedisResult, bool> Answered = static _ => true;
-
     private NodeSet Nodes => _engine.Nodes;
 
     /// <summary>Key of record <paramref name="name"/> next to the lock on <paramref name="resource"/>.</summary>
@@ -29,10 +27,9 @@ internal sealed class LockRecordStore : ILockRecords
     {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(options);
-        CheckName(name, nameof(name));
+        LockRecordRules.CheckName(name, nameof(name));
         ArgumentNullException.ThrowIfNull(value);
-        CheckRetention(options.Retention, "options.Retention");
-        CheckAttempts(options.MaxAttempts, "options.MaxAttempts");
+        options.Validate();
         var lockKey = LockKeys.For(_engine.Options.KeyPrefix, holder.Resource);
         var token = options.Fenced ? holder.FencingToken : null;
         var call = new RecordPutCall(
@@ -46,12 +43,7 @@ internal sealed class LockRecordStore : ILockRecords
     {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(claim);
-        CheckName(claim.Name, "claim.Name");
-        CheckName(claim.HighWaterName, "claim.HighWaterName");
-        ArgumentNullException.ThrowIfNull(claim.Value, "claim.Value");
-        CheckRetention(claim.Retention, "claim.Retention");
-        CheckRetention(claim.HighWaterRetention, "claim.HighWaterRetention");
-        CheckAttempts(claim.MaxAttempts, "claim.MaxAttempts");
+        claim.Validate();
         var lockKey = LockKeys.For(_engine.Options.KeyPrefix, holder.Resource);
         var call = new ClaimCall(
             lockKey, KeyFor(holder.Resource, claim.Name), KeyFor(holder.Resource, claim.HighWaterName), holder.LockId, claim.Value,
@@ -63,8 +55,8 @@ internal sealed class LockRecordStore : ILockRecords
     public async Task<LockRecordRead> ReadAsync(string resource, string name, CancellationToken cancellationToken = default)
     {
         LockResources.Validate(resource);
-        CheckName(name, nameof(name));
-        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), Answered, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
+        LockRecordRules.CheckName(name, nameof(name));
+        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
 
         // every node is bounded by the node timeout; cancellation only stops waiting for them
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -127,30 +119,5 @@ internal sealed class LockRecordStore : ILockRecords
     {
         var (code, found) = RecordReply.Read(result);
         return code == RecordReply.Written || found == value;
-    }
-
-    private static void CheckName(string name, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(name, paramName);
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 512)
-        {
-            throw new ArgumentException("A record name must be 1 to 512 characters and not only white space.", paramName);
-        }
-    }
-
-    private static void CheckRetention(TimeSpan retention, string paramName)
-    {
-        if (retention < TimeSpan.FromMilliseconds(1) || retention.TotalMilliseconds > int.MaxValue)
-        {
-            throw new ArgumentOutOfRangeException(paramName, retention, "A record's retention must be between 1 ms and about 24.8 days.");
-        }
-    }
-
-    private static void CheckAttempts(int attempts, string paramName)
-    {
-        if (attempts is < 1 or > 100)
-        {
-            throw new ArgumentOutOfRangeException(paramName, attempts, "MaxAttempts must be between 1 and 100.");
-        }
     }
 }

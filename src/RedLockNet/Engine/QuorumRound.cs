@@ -16,7 +16,6 @@ internal abstract class QuorumRound
 {
     private static readonly Action<Task<RedisResult>, object?> OnReplyAction = static (call, state) => ((QuorumRound)state!).OnReply(call);
 
-    private readonly Lock _gate = new();
     private readonly TaskCompletionSource _done = new();
     private readonly Task<RedisResult>?[] _calls;
     private readonly bool[] _counted;
@@ -36,12 +35,15 @@ internal abstract class QuorumRound
 
     public NodeSet Nodes { get; }
 
+    /// <summary>The round's one lock: <see cref="Count"/> runs under it; subclasses take it to read their counts.</summary>
+    protected Lock Gate { get; } = new();
+
     /// <summary>Whether the round has ended (decided, all counted, or timed out).</summary>
     public bool IsFinished
     {
         get
         {
-            lock (_gate)
+            lock (Gate)
             {
                 return _finished;
             }
@@ -73,7 +75,7 @@ internal abstract class QuorumRound
     {
         get
         {
-            lock (_gate)
+            lock (Gate)
             {
                 return _failures is null ? [] : [.. _failures];
             }
@@ -81,7 +83,7 @@ internal abstract class QuorumRound
     }
 
     /// <summary>
-    /// Counts one node's answer (<paramref name="result"/>) or failure, under the round's lock, once per node that was
+    /// Counts one node's answer (<paramref name="result"/>) or failure, under <see cref="Gate"/>, once per node that was
     /// asked. Returns true once the outcome is certain and the round may end before the rest answer.
     /// </summary>
     protected abstract bool Count(int node, RedisResult? result, NodeFailure? failure);
@@ -174,7 +176,7 @@ internal abstract class QuorumRound
         }
 
         bool finish, signal;
-        lock (_gate)
+        lock (Gate)
         {
             if (_finished || _counted[node])
             {
@@ -208,7 +210,7 @@ internal abstract class QuorumRound
     /// <summary>The round's deadline passed: the nodes still silent count as timed out.</summary>
     internal void Expire()
     {
-        lock (_gate)
+        lock (Gate)
         {
             if (_finished)
             {
@@ -241,7 +243,7 @@ internal abstract class QuorumRound
 
     private void Finish()
     {
-        lock (_gate)
+        lock (Gate)
         {
             _finished = true;
         }
@@ -267,6 +269,12 @@ internal enum RoundEnd
 /// <summary>A round that asks every node one yes/no question and counts the answers in a <see cref="Quorum"/>.</summary>
 internal sealed class VoteRound : QuorumRound
 {
+    /// <summary>Counts every answer as yes (a release or a read: any answer confirms the node took part).</summary>
+    public static readonly Func<RedisResult, bool> AnyAnswer = static _ => true;
+
+    /// <summary>Counts a granted acquisition or minted token as yes.</summary>
+    public static readonly Func<RedisResult, bool> Granted = GrantReply.IsGranted;
+
     private readonly Func<RedisResult, bool> _isYes;
     private readonly RoundEnd _end;
     private Action<VoteRound, object?>? _drained;
@@ -290,7 +298,7 @@ internal sealed class VoteRound : QuorumRound
     {
         get
         {
-            lock (_votes)
+            lock (Gate)
             {
                 return _quorum;
             }
@@ -331,7 +339,7 @@ internal sealed class VoteRound : QuorumRound
     /// <summary>How a node voted (<see cref="Vote.Ask"/> while uncounted).</summary>
     public Vote VoteOf(int node)
     {
-        lock (_votes)
+        lock (Gate)
         {
             return _votes[node];
         }
@@ -340,13 +348,10 @@ internal sealed class VoteRound : QuorumRound
     protected override bool Count(int node, RedisResult? result, NodeFailure? failure)
     {
         var vote = failure is not null || result is null ? Vote.Failed : _isYes(result) ? Vote.Yes : Vote.No;
-        lock (_votes)
-        {
-            _results[node] = result;
-            _votes[node] = vote;
-            _quorum.Add(vote);
-            return _end != RoundEnd.WhenAllAnswered && _quorum.IsDecided;
-        }
+        _results[node] = result;
+        _votes[node] = vote;
+        _quorum.Add(vote);
+        return _end != RoundEnd.WhenAllAnswered && _quorum.IsDecided;
     }
 
     protected override bool DrainsAfterDecision => _end == RoundEnd.WhenDecidedThenDrain;

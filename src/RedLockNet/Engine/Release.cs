@@ -9,8 +9,6 @@ namespace RedLockNet.Engine;
 /// <summary>Compare-and-delete on every node, for a released lock and for an attempt that did not win.</summary>
 internal static class Release
 {
-    private static readonly Func<RedisResult, bool> Answered = static _ => true;
-
     /// <summary>
     /// Deletes the lock on every node (each answer, deleted or not, confirms the key is not ours there any more).
     /// Returns once a majority confirmed (or can no longer); the other nodes are waited for in the background, at most
@@ -23,7 +21,7 @@ internal static class Release
         Action<VoteRound, object?>? drained = null, object? state = null)
     {
         var round = VoteRound.Start(
-            engine.Nodes, new ReleaseCall(key, lockId).ToCall(), Answered, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
+            engine.Nodes, new ReleaseCall(key, lockId).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
         GuardLateGrants(engine, key, lockId, acquireCalls, round);
         await round.Completion.ConfigureAwait(false);
         return (round.Quorum.IsWon, round);

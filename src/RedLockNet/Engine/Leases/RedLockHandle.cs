@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
-using RedLockNet.Engine.Leases;
 
 namespace RedLockNet.Engine.Leases;
 

@@ -70,7 +70,7 @@ internal sealed class LockScript
         {
             return await database.ScriptEvaluateAsync(Sha1, keys, args).ConfigureAwait(false);
         }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase))
+        catch (RedisServerException ex) when (IsNoScript(ex))
         {
             return await database.ScriptEvaluateAsync(Text, keys, args).ConfigureAwait(false);
         }
