@@ -24,6 +24,26 @@ public abstract class AcquireReleaseTests(ClusterFixture nodes) : FixtureTest(no
     }
 
     [Fact]
+    public async Task Scripts_flushed_from_every_node_are_sent_again_as_text_by_the_round()
+    {
+        // a server that lost its script cache (SCRIPT FLUSH, a restart) answers EVALSHA with NOSCRIPT; the quorum round
+        // resends the text to that node and counts that answer, so renewal, tokens and release still work
+        var resource = Clusters.UniqueResource("flushed");
+        var handle = await Locks.AcquireAsync(resource, new LockRequest { AutoRenew = false }, Clusters.Bound());
+        await Probe.EventuallyAsync(resource, v => v == handle.LockId);
+        foreach (var endpoint in Nodes.Endpoints)
+        {
+            await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(endpoint);
+            await admin.GetDatabase().ExecuteAsync("SCRIPT", "FLUSH");
+        }
+
+        Assert.True(await handle.ExtendAsync(cancellationToken: Clusters.Bound()));
+        Assert.True(await handle.GetFencingTokenAsync(Clusters.Bound()) > 0);
+        await handle.ReleaseAsync(Clusters.Bound());
+        await Probe.EventuallyAsync(resource, v => v is null);
+    }
+
+    [Fact]
     public async Task Each_acquisition_gets_a_fresh_random_id()
     {
         var resource = Clusters.UniqueResource("ids");
