@@ -18,7 +18,7 @@ internal sealed class EngineContext(NodeSet nodes, RedLockOptions options, ILogg
     public RoundTimeouts Timeouts { get; } = new(options.TimeProvider);
 
     /// <summary>This factory's callers waiting for a resource, in line per resource.</summary>
-    public LocalWaiters Waiters { get; } = new(nodes, options.KeyPrefix);
+    public LocalWaiters Waiters { get; } = new();
 
     /// <summary>How many nodes must agree.</summary>
     public int Majority { get; } = Quorum.MajorityOf(nodes.Count);

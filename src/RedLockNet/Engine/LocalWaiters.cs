@@ -1,5 +1,3 @@
-using RedLockNet.Nodes;
-
 namespace RedLockNet.Engine;
 
 /// <summary>
@@ -11,22 +9,7 @@ namespace RedLockNet.Engine;
 internal sealed class LocalWaiters
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Line> _lines = new(StringComparer.Ordinal);
-    private readonly NodeSet _nodes;
-    private readonly string _keyPrefix;
-    private readonly bool _hasNotices;
-
-    /// <summary>
-    /// Waiters on <paramref name="nodes"/>. While a resource has a line, this factory listens on every node for the
-    /// resource's releases (release.lua publishes them), so a release by another process wakes the first in line too;
-    /// the back-off between attempts stays as the fallback for a lost message or a lock that expired.
-    /// </summary>
-    public LocalWaiters(NodeSet nodes, string keyPrefix)
-    {
-        _nodes = nodes;
-        _keyPrefix = keyPrefix;
-        _hasNotices = nodes.Nodes.Any(n => n is IReleaseNotices);
-    }
+    private readonly Dictionary<string, LinkedList<Waiter>> _lines = new(StringComparer.Ordinal);
 
     /// <summary>Lines with someone in them (for tests).</summary>
     public int Lines
@@ -48,11 +31,11 @@ internal sealed class LocalWaiters
         {
             if (!_lines.TryGetValue(resource, out var line))
             {
-                _lines[resource] = line = new Line(Listen(resource));
+                _lines[resource] = line = new LinkedList<Waiter>();
             }
 
-            waiter.Node = line.Waiters.AddLast(waiter);
-            if (line.Waiters.Count == 1)
+            waiter.Node = line.AddLast(waiter);
+            if (line.Count == 1)
             {
                 waiter.GiveTurn();
             }
@@ -65,7 +48,6 @@ internal sealed class LocalWaiters
     public void Leave(Waiter waiter)
     {
         Waiter? next = null;
-        Line? emptied = null;
         lock (_gate)
         {
             if (waiter.Node is not { List: { } line } node)
@@ -78,7 +60,7 @@ internal sealed class LocalWaiters
             waiter.Node = null;
             if (line.Count == 0)
             {
-                _lines.Remove(waiter.Resource, out emptied);
+                _lines.Remove(waiter.Resource);
             }
             else if (wasFirst)
             {
@@ -87,61 +69,18 @@ internal sealed class LocalWaiters
         }
 
         next?.GiveTurn();
-        emptied?.StopListening();
     }
 
-    /// <summary>
-    /// This process released <paramref name="resource"/>. Where the nodes publish releases, the first in line is woken
-    /// by that notice, as waiters in other processes are, so a caller of this process gets no head start over them;
-    /// elsewhere (simulated nodes) it is woken now.
-    /// </summary>
-    public void ReleasedHere(string resource)
-    {
-        if (!_hasNotices)
-        {
-            Released(resource);
-        }
-    }
-
-    /// <summary>The resource was released (a notice from a node, or this process without notices): the first in its line tries again now.</summary>
+    /// <summary>This process released <paramref name="resource"/>: the first in its line tries again now.</summary>
     public void Released(string resource)
     {
         Waiter? first;
         lock (_gate)
         {
-            first = _lines.TryGetValue(resource, out var line) ? line.Waiters.First?.Value : null;
+            first = _lines.TryGetValue(resource, out var line) ? line.First?.Value : null;
         }
 
         first?.Wake();
-    }
-
-    private IDisposable[] Listen(string resource)
-    {
-        var key = LockKeys.For(_keyPrefix, resource);
-        var subscriptions = new List<IDisposable>(_nodes.Count);
-        foreach (var node in _nodes.Nodes)
-        {
-            if (node is IReleaseNotices notices)
-            {
-                subscriptions.Add(notices.Subscribe(key, () => Released(resource)));
-            }
-        }
-
-        return [.. subscriptions];
-    }
-
-    /// <summary>The callers waiting for one resource, and the subscriptions that tell them of its releases.</summary>
-    private sealed class Line(IDisposable[] subscriptions)
-    {
-        public LinkedList<Waiter> Waiters { get; } = new();
-
-        public void StopListening()
-        {
-            foreach (var subscription in subscriptions)
-            {
-                subscription.Dispose();
-            }
-        }
     }
 
     /// <summary>One waiting caller.</summary>

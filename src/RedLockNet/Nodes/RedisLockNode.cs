@@ -8,7 +8,7 @@ namespace RedLockNet.Nodes;
 /// One Redis node reached through its own multiplexer. With a <see cref="RestartWatch"/>, scripts that could grant
 /// a lock wait for a restart check first and are refused while the node is in quarantine.
 /// </summary>
-internal sealed class RedisLockNode : ILockNode, IReleaseNotices, IAsyncDisposable
+internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 {
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly IDatabase _database;
@@ -69,24 +69,6 @@ internal sealed class RedisLockNode : ILockNode, IReleaseNotices, IAsyncDisposab
         }
 
         return call.Script.SendAsync(_database, call);
-    }
-
-    /// <inheritdoc />
-    public IDisposable Subscribe(RedisKey lockKey, Action released)
-    {
-        var subscription = new ReleaseSubscription(_multiplexer.GetSubscriber(), ReleaseChannel.For(lockKey), released);
-        NodeCalls.Observe(subscription.Start());
-        return subscription;
-    }
-
-    /// <summary>One handler on one release channel; disposing removes that handler only (others may share the channel).</summary>
-    private sealed class ReleaseSubscription(ISubscriber subscriber, RedisChannel channel, Action released) : IDisposable
-    {
-        private readonly Action<RedisChannel, RedisValue> _handler = (_, _) => released();
-
-        public Task Start() => subscriber.SubscribeAsync(channel, _handler);
-
-        public void Dispose() => NodeCalls.Observe(subscriber.UnsubscribeAsync(channel, _handler));
     }
 
     /// <summary>Stops watching and, when this node opened the multiplexer, closes it.</summary>

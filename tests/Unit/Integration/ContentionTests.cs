@@ -52,25 +52,3 @@ public sealed class ContentionTests(ThreeNodes nodes) : FixtureTest(nodes), ICla
         Assert.Equal(resource, got.Resource);
     }
 }
-
-/// <summary>A release by another process wakes a waiter through the nodes' release notices, long before its back-off ends.</summary>
-public sealed class CrossProcessWakeTests(ThreeNodes nodes) : FixtureTest(nodes), IClassFixture<ThreeNodes>
-{
-    [Fact]
-    public async Task A_waiter_in_another_factory_is_woken_by_the_release_not_by_its_back_off()
-    {
-        var resource = Clusters.UniqueResource("wake");
-        // the waiter's back-off is 5 s: only a release notice can get it the lock sooner
-        await using var other = await RedLockFactory.ConnectAsync(
-            Clusters.Options(Nodes.Endpoints, o => { o.MinRetryDelay = TimeSpan.FromSeconds(5); o.MaxRetryDelay = TimeSpan.FromSeconds(5); }), Clusters.Bound());
-        var holder = await Locks.AcquireAsync(resource, Clusters.Bound());
-        var waiting = other.AcquireAsync(resource, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(20) }, Clusters.Bound());
-        await Task.Delay(500, TestContext.Current.CancellationToken); // the waiter has tried once and sleeps
-
-        var released = System.Diagnostics.Stopwatch.StartNew();
-        await holder.ReleaseAsync(Clusters.Bound());
-        await using var got = await waiting;
-        TestContext.Current.TestOutputHelper?.WriteLine($"acquired {released.ElapsedMilliseconds} ms after the release");
-        Assert.True(released.Elapsed < TimeSpan.FromSeconds(2.5), $"acquired {released.ElapsedMilliseconds} ms after the release: woken by the back-off, not the notice");
-    }
-}

@@ -171,7 +171,7 @@ internal sealed class RedLockHandle : ILockHandle
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         if (byMajority)
         {
-            _engine.Waiters.ReleasedHere(Resource); // the next caller in line tries now (through the release notice where nodes publish one)
+            _engine.Waiters.Released(Resource); // the next caller of this process in line tries now
         }
         else
         {
