@@ -86,6 +86,9 @@ internal sealed class Lease
     /// <summary>When the renewer should renew next (monotonic timestamp).</summary>
     public long RenewAt { get; set; }
 
+    /// <summary>This lease's slot in its renewer's <see cref="LeaseQueue"/>; -1 while it is not queued.</summary>
+    public int QueueSlot { get; set; } = -1;
+
     public CancellationToken LostToken => _lost.Token;
 
     public LockStatus Status

@@ -14,7 +14,7 @@ namespace RedLockNet.Engine.Leases;
 internal sealed class LeaseRenewer : IAsyncDisposable
 {
     private readonly Lock _gate = new();
-    private readonly PriorityQueue<Lease, long> _queue = new();
+    private readonly LeaseQueue _queue = new();
     private readonly HashSet<Task> _renewing = [];
     private readonly EngineContext _engine;
     private readonly RedLockOptions _options;
@@ -74,7 +74,7 @@ internal sealed class LeaseRenewer : IAsyncDisposable
         Interlocked.Decrement(ref _active);
         lock (_gate)
         {
-            _queue.Remove(lease, out _, out _);
+            _queue.Remove(lease);
             if (_queue.Count == 0)
             {
                 Disarm();
@@ -129,7 +129,6 @@ internal sealed class LeaseRenewer : IAsyncDisposable
                 return;
             }
 
-            lease.RenewAt = at;
             _queue.Enqueue(lease, at);
             if (at < _armedFor)
             {
