@@ -22,6 +22,7 @@ internal abstract class QuorumRound
     private List<NodeFailure>? _failures;
     private ScriptCall _call;
     private TimeSpan _timeout;
+    private RoundTimeouts.Ticket? _timeoutTicket;
     private int _uncounted;
     private bool _finished;
     private bool _signaled;
@@ -130,7 +131,18 @@ internal abstract class QuorumRound
         // the deadline runs from after the sends: a slow send loop must not eat into the nodes' time
         if (!IsFinished)
         {
-            timeouts.Add(this, timeout);
+            var ticket = timeouts.Add(this, timeout);
+            bool finishedMeanwhile;
+            lock (Gate)
+            {
+                _timeoutTicket = ticket;
+                finishedMeanwhile = _finished;
+            }
+
+            if (finishedMeanwhile)
+            {
+                ticket.Clear();
+            }
         }
     }
 
@@ -243,11 +255,14 @@ internal abstract class QuorumRound
 
     private void Finish()
     {
+        RoundTimeouts.Ticket? ticket;
         lock (Gate)
         {
             _finished = true;
+            ticket = _timeoutTicket;
         }
 
+        ticket?.Clear();
         _done.TrySetResult();
         OnFinished();
     }

@@ -4,8 +4,10 @@ namespace RedLockNet.Engine;
 
 /// <summary>
 /// The timeouts of every quorum round of one factory, on one timer armed for the earliest deadline: a round costs a
-/// queue entry, not a timer of its own. Rounds that finished early stay queued until their deadline passes and are
-/// then dropped (their <see cref="QuorumRound.Expire"/> does nothing). The timer fires at most once per
+/// queue entry, not a timer of its own. The entry is a small <see cref="Ticket"/> that the round empties when it
+/// finishes, so a finished round is garbage at once (thousands finish early every second under load; kept until
+/// their deadline they would be promoted out of the youngest generation with everything they reference), and only
+/// the empty ticket waits for its deadline to be dropped. The timer fires at most once per
 /// <see cref="Granularity"/>, so a round may time out up to that much late; a stream of rounds does not wake it for
 /// each one.
 /// </summary>
@@ -15,7 +17,7 @@ internal sealed class RoundTimeouts : IDisposable
     public static readonly TimeSpan Granularity = TimeSpan.FromMilliseconds(10);
 
     private readonly Lock _gate = new();
-    private readonly PriorityQueue<QuorumRound, long> _queue = new();
+    private readonly PriorityQueue<Ticket, long> _queue = new();
     private readonly ITimer _timer;
     private long _armedFor = long.MaxValue;
     private bool _disposed;
@@ -40,23 +42,29 @@ internal sealed class RoundTimeouts : IDisposable
         }
     }
 
-    /// <summary>Calls <see cref="QuorumRound.Expire"/> on <paramref name="round"/> once <paramref name="timeout"/> has passed.</summary>
-    public void Add(QuorumRound round, TimeSpan timeout)
+    /// <summary>
+    /// Calls <see cref="QuorumRound.Expire"/> on <paramref name="round"/> once <paramref name="timeout"/> has passed,
+    /// unless the round empties the returned ticket first.
+    /// </summary>
+    public Ticket Add(QuorumRound round, TimeSpan timeout)
     {
+        var ticket = new Ticket(round);
         var deadline = Time.GetTimestamp() + Time.ToTimestampTicks(timeout);
         lock (_gate)
         {
             if (_disposed)
             {
-                return;
+                return ticket;
             }
 
-            _queue.Enqueue(round, deadline);
+            _queue.Enqueue(ticket, deadline);
             if (deadline < _armedFor)
             {
                 Arm(deadline);
             }
         }
+
+        return ticket;
     }
 
     public void Dispose()
@@ -77,10 +85,10 @@ internal sealed class RoundTimeouts : IDisposable
         {
             _armedFor = long.MaxValue;
             var now = Time.GetTimestamp();
-            while (_queue.TryPeek(out var round, out var deadline) && deadline <= now)
+            while (_queue.TryPeek(out var ticket, out var deadline) && deadline <= now)
             {
                 _queue.Dequeue();
-                if (!round.IsFinished)
+                if (ticket.Round is { IsFinished: false } round)
                 {
                     (expired ??= []).Add(round);
                 }
@@ -107,5 +115,16 @@ internal sealed class RoundTimeouts : IDisposable
         _armedFor = deadline;
         var now = Time.GetTimestamp();
         _timer.Change(deadline <= now ? TimeSpan.Zero : Time.GetElapsedTime(now, deadline), Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>A round's place in the queue; the round clears it when it finishes.</summary>
+    internal sealed class Ticket(QuorumRound round)
+    {
+        private QuorumRound? _round = round;
+
+        public QuorumRound? Round => Volatile.Read(ref _round);
+
+        /// <summary>The round finished: it need not be expired, and the queue must not keep it alive.</summary>
+        public void Clear() => Volatile.Write(ref _round, null);
     }
 }

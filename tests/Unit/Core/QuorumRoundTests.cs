@@ -34,6 +34,34 @@ public sealed class QuorumRoundTests
     }
 
     [Fact]
+    public void A_finished_round_is_not_kept_alive_by_its_timeout_entry()
+    {
+        // thousands of rounds finish early every second under load; held until their deadline they would be promoted
+        // out of the youngest GC generation with all they reference
+        var timeouts = new RoundTimeouts(new FakeTimeProvider());
+        var finished = FinishRound(timeouts);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.Equal(1, timeouts.Pending); // its deadline has not passed: the entry is still queued
+        Assert.False(finished.TryGetTarget(out _), "the queue still references the finished round");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference<VoteRound> FinishRound(RoundTimeouts timeouts)
+    {
+        var (nodes, set) = Nodes(3);
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenAllAnswered, TimeSpan.FromSeconds(10), timeouts);
+        foreach (var node in nodes)
+        {
+            node.Answer(1);
+        }
+
+        Assert.True(round.IsFinished);
+        return new WeakReference<VoteRound>(round);
+    }
+
+    [Fact]
     public void Refusals_and_failures_decide_as_soon_as_a_majority_is_out_of_reach()
     {
         var (nodes, set) = Nodes(5);
