@@ -23,6 +23,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     private readonly ResiliencePipeline<AcquireAttempt>? _retry;
     private readonly QuarantinePolicy _quarantine;
     private readonly LockRecordStore _records;
+    private readonly Task _listening;
     private int _disposed;
 
     private RedLockFactory(NodeSet nodes, RedLockOptions options, ILogger logger, QuarantinePolicy quarantine)
@@ -33,6 +34,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         _retry = options.RetryPipeline;
         _records = new LockRecordStore(_engine);
         _quarantine = quarantine;
+        _listening = _engine.Rooms.ListenAsync(nodes);
         if (nodes.Count % 2 == 0)
         {
             Log.EvenNodeCount(logger, nodes.Count);
@@ -69,7 +71,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         var logger = LoggerFor(snapshot);
         var quarantine = new QuarantinePolicy(snapshot, logger);
         var nodes = await NodeConnector.ConnectAsync(configs, quarantine, snapshot.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-        return new RedLockFactory(nodes, snapshot, logger, quarantine);
+        return await new RedLockFactory(nodes, snapshot, logger, quarantine).ListeningAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -105,7 +107,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         var logger = LoggerFor(snapshot);
         var quarantine = new QuarantinePolicy(snapshot, logger);
         var nodes = await NodeConnector.WrapAsync(list, quarantine, snapshot.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-        return new RedLockFactory(nodes, snapshot, logger, quarantine);
+        return await new RedLockFactory(nodes, snapshot, logger, quarantine).ListeningAsync().ConfigureAwait(false);
     }
 
     /// <summary>Builds a factory over any node set (the simulated one in property tests); no independence check.</summary>
@@ -115,6 +117,13 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         snapshot.Validate();
         var logger = LoggerFor(snapshot);
         return new RedLockFactory(new NodeSet(nodes), snapshot, logger, new QuarantinePolicy(snapshot, logger));
+    }
+
+    /// <summary>Returns this factory once it listens for wake-ups on the nodes that are up (the others subscribe when they reconnect).</summary>
+    private async Task<RedLockFactory> ListeningAsync()
+    {
+        await _listening.ConfigureAwait(false);
+        return this;
     }
 
     private static ILogger LoggerFor(RedLockOptions options) => (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet");
@@ -189,6 +198,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         _quarantine.NoteExpiry(timing.Expiry);
         var mintToken = _options.Fencing && (request?.FencingOnAcquire ?? _options.FencingOnAcquire);
+        var fair = request?.FairOrder ?? _options.FairOrder;
 
         var key = LockKeys.For(_options.KeyPrefix, resource);
         var time = _options.TimeProvider;
@@ -200,7 +210,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         {
             result = wait == TimeSpan.Zero
                 ? await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false)
-                : await WaitForLockAsync(resource, key, timing, mintToken, wait, cancellationToken).ConfigureAwait(false);
+                : await WaitForLockAsync(resource, key, timing, mintToken, fair, wait, cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -217,7 +227,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
     /// and is woken at once when this process releases the resource. A custom <see cref="RedLockOptions.RetryPipeline"/>
     /// replaces both.
     /// </summary>
-    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, TimeSpan wait, CancellationToken cancellationToken)
+    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, bool fair, TimeSpan wait, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
         using var waitCts = wait == Timeout.InfiniteTimeSpan
@@ -226,7 +236,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         using var link = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), waitCts);
         if (_retry is null)
         {
-            return await WaitInLineAsync(resource, key, timing, mintToken, waitCts.Token, cancellationToken).ConfigureAwait(false);
+            return await WaitInLineAsync(resource, key, timing, mintToken, fair, waitCts.Token, cancellationToken).ConfigureAwait(false);
         }
 
         AcquireAttempt? last = null;
@@ -251,21 +261,38 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         }
     }
 
-    private async Task<AcquireAttempt> WaitInLineAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, CancellationToken waitToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// The first of this factory's line tries the nodes; once it found the lock held (at once, in fair order) it holds a
+    /// ticket in the resource's waiting room, where the nodes keep one order for every process (<see cref="WaitingRooms"/>),
+    /// and it is woken when the lock is handed to it. The back-off between attempts is the fallback for a lost wake-up.
+    /// </summary>
+    private async Task<AcquireAttempt> WaitInLineAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, bool fair, CancellationToken waitToken, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
+        var rooms = _engine.Rooms;
         var waiter = _engine.Waiters.Join(resource);
+        WaitingRooms.Ticket? ticket = null;
         AcquireAttempt? last = null;
         try
         {
             await waiter.Turn.WaitAsync(waitToken).ConfigureAwait(false);
+            if (fair)
+            {
+                ticket = rooms.Issue(waiter);
+            }
+
             for (var attempt = 0; ; attempt++)
             {
-                last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false);
+                last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken, ticket).ConfigureAwait(false);
                 if (last.Outcome == AcquireOutcome.Acquired || waitToken.IsCancellationRequested)
                 {
                     return last;
+                }
+
+                if (ticket is null && last.Outcome == AcquireOutcome.Contended)
+                {
+                    ticket = rooms.Issue(waiter); // someone holds it: wait in the room from now on
                 }
 
                 await waiter.PauseAsync(Backoff.FullJitter(_options.MinRetryDelay, _options.MaxRetryDelay, attempt), time, waitToken).ConfigureAwait(false);
@@ -278,6 +305,11 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         }
         finally
         {
+            if (ticket is not null)
+            {
+                rooms.Return(_engine, key, ticket, last?.Grant?.Calls);
+            }
+
             _engine.Waiters.Leave(waiter);
         }
     }

@@ -25,6 +25,9 @@ public sealed record LockRequest
     /// </summary>
     public bool? FencingOnAcquire { get; init; }
 
+    /// <summary>Wait in strict order of arrival across processes; default <see cref="RedLockOptions.FairOrder"/>.</summary>
+    public bool? FairOrder { get; init; }
+
     internal static TimeSpan CheckHoldTime(TimeSpan cap, string paramName)
     {
         if (cap < LockTiming.ShortestExpiry)

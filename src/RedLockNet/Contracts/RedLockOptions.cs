@@ -108,6 +108,17 @@ public sealed class RedLockOptions
     public bool FencingOnAcquire { get; set; }
 
     /// <summary>
+    /// Serve callers that wait for a lock strictly in order of arrival, across processes: every waiting attempt goes
+    /// through the resource's waiting room on the nodes, the first one too, so a newcomer never overtakes a waiter.
+    /// Default <see langword="false"/>: a caller first tries a plain <c>SET NX</c> (the cheapest acquisition) and enters
+    /// the waiting room only once it found the lock held, so a newcomer can win only while nobody waits. Either way a
+    /// release while someone waits hands the lock to the first waiter and wakes its process. The cost of fair order:
+    /// each waiting acquisition runs a script instead of <c>SET NX</c>. <see cref="LockRequest.FairOrder"/> overrides it
+    /// per call; <c>TryAcquireAsync</c> without a wait and a custom <see cref="RetryPipeline"/> do not wait in the room.
+    /// </summary>
+    public bool FairOrder { get; set; }
+
+    /// <summary>
     /// How long a resource's fencing counter is kept on a node after its last acquisition. Default 10 minutes. Tokens
     /// stay increasing after a counter expired because every new value is at least the acquiring client's clock in
     /// microseconds; that needs client clocks to agree within this retention.

@@ -13,8 +13,10 @@ internal static class Acquisition
     /// Sends the acquire script to every node at once and decides as soon as the votes allow.
     /// On anything but success the lock is released everywhere, including on nodes whose answer is still in flight.
     /// Only <paramref name="cancellationToken"/> interrupts it (after cleaning up); node faults become votes against.
+    /// With a <paramref name="ticket"/> the attempt goes through the resource's waiting room (<see cref="WaitingRooms"/>),
+    /// and a token asked for is minted once the lock is held.
     /// </summary>
-    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, LockTiming timing, bool mintToken, CancellationToken cancellationToken)
+    public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, LockTiming timing, bool mintToken, CancellationToken cancellationToken, WaitingRooms.Ticket? ticket = null)
     {
         var options = engine.Options;
         var time = engine.Time;
@@ -23,8 +25,8 @@ internal static class Acquisition
         var fencing = mintToken && options.Fencing;
         var fenceKey = LockKeys.FenceFor(key);
         var ttlMs = TimeUnits.ToRedisMilliseconds(ttl);
-        var call = fencing
-            ? new AcquireFencedCall(key, fenceKey, lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), FenceSettlement.Floor(time)).ToCall()
+        var call = ticket is not null ? new AcquireWaitingCall(key, lockId, ttlMs, ticket.Id, ticket.Order, engine.Rooms.For(key)).ToCall()
+            : fencing ? new AcquireFencedCall(key, fenceKey, lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), FenceSettlement.Floor(time)).ToCall()
             : new AcquireCall(key, lockId, ttlMs).ToCall();
         var timeout = timing.AcquireBudget < options.NodeTimeout ? timing.AcquireBudget : options.NodeTimeout;
 
@@ -45,7 +47,9 @@ internal static class Acquisition
         long? token = null;
         if (outcome == AcquireOutcome.Acquired && fencing)
         {
-            var settled = await FenceSettlement.SettleAsync(engine, round, key, fenceKey, lockId, timeout).ConfigureAwait(false);
+            var settled = ticket is null
+                ? await FenceSettlement.SettleAsync(engine, round, key, fenceKey, lockId, timeout).ConfigureAwait(false)
+                : (await FenceSettlement.MintAsync(engine, key, lockId, CancellationToken.None).ConfigureAwait(false)).Token;
             if (settled is { } value)
             {
                 token = value;

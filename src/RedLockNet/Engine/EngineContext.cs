@@ -20,6 +20,9 @@ internal sealed class EngineContext(NodeSet nodes, RedLockOptions options, ILogg
     /// <summary>This factory's callers waiting for a resource, in line per resource.</summary>
     public LocalWaiters Waiters { get; } = new();
 
+    /// <summary>This factory's tickets in the nodes' waiting rooms, and its wake-up channel.</summary>
+    public WaitingRooms Rooms { get; } = new(options);
+
     /// <summary>How many nodes must agree.</summary>
     public int Majority { get; } = Quorum.MajorityOf(nodes.Count);
 }

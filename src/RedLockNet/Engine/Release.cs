@@ -6,7 +6,10 @@ using StackExchange.Redis;
 
 namespace RedLockNet.Engine;
 
-/// <summary>Compare-and-delete on every node, for a released lock and for an attempt that did not win.</summary>
+/// <summary>
+/// Compare-and-delete on every node, for a released lock and for an attempt that did not win; where someone waits in
+/// the resource's waiting room, the node reserves the lock for the first waiter instead (<see cref="WaitingRooms"/>).
+/// </summary>
 internal static class Release
 {
     /// <summary>
@@ -21,7 +24,7 @@ internal static class Release
         Action<VoteRound, object?>? drained = null, object? state = null)
     {
         var round = VoteRound.Start(
-            engine.Nodes, new ReleaseCall(key, lockId).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
+            engine.Nodes, new ReleaseCall(key, lockId, engine.Rooms.For(key)).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
         GuardLateGrants(engine, key, lockId, acquireCalls, round);
         await round.Completion.ConfigureAwait(false);
         return (round.Quorum.IsWon, round);
@@ -87,7 +90,7 @@ internal static class Release
                 Log.LateGrantReleased(engine.Logger, node.Name, LockIds.Prefix(lockId));
             }
 
-            NodeCalls.Observe(NodeCalls.Start(node, new ReleaseCall(key, lockId).ToCall()));
+            NodeCalls.Observe(NodeCalls.Start(node, new ReleaseCall(key, lockId, engine.Rooms.For(key)).ToCall()));
         }
     }
 }

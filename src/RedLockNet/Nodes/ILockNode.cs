@@ -17,4 +17,10 @@ internal interface ILockNode
     /// the caller applies the timeout.
     /// </summary>
     Task<RedisResult> RunAsync(ScriptCall call);
+
+    /// <summary>
+    /// Calls <paramref name="onMessage"/> with each message published on <paramref name="channel"/> on this node, also
+    /// after a reconnect. A node that cannot deliver messages leaves those who wait for one to their fallback poll.
+    /// </summary>
+    Task SubscribeAsync(RedisChannel channel, Action<RedisValue> onMessage) => Task.CompletedTask;
 }

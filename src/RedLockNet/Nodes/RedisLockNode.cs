@@ -14,6 +14,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     private readonly IDatabase _database;
     private readonly bool _owned;
     private RestartWatch? _watch;
+    private (RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)? _subscription;
 
     public RedisLockNode(IConnectionMultiplexer multiplexer, bool owned)
     {
@@ -71,10 +72,37 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         return call.Script.SendAsync(_database, call);
     }
 
+    /// <inheritdoc />
+    public async Task SubscribeAsync(RedisChannel channel, Action<RedisValue> onMessage)
+    {
+        Action<RedisChannel, RedisValue> handler = (_, message) => onMessage(message);
+        _subscription = (channel, handler);
+        try
+        {
+            await _multiplexer.GetSubscriber().SubscribeAsync(channel, handler).ConfigureAwait(false);
+        }
+        catch (RedisException)
+        {
+            // the node is down: the multiplexer subscribes when it reconnects; until then waiters poll
+        }
+    }
+
     /// <summary>Stops watching and, when this node opened the multiplexer, closes it.</summary>
     public async ValueTask DisposeAsync()
     {
         _multiplexer.ConnectionRestored -= OnConnectionRestored;
+        if (!_owned && _subscription is { } subscription)
+        {
+            try
+            {
+                await _multiplexer.GetSubscriber().UnsubscribeAsync(subscription.Channel, subscription.Handler).ConfigureAwait(false);
+            }
+            catch (RedisException)
+            {
+                // gone with the connection
+            }
+        }
+
         _watch?.Dispose();
         if (_owned)
         {

@@ -12,7 +12,7 @@ namespace RedLockNet.Tests.Unit.Core;
 /// </summary>
 public sealed class QuorumRoundTests
 {
-    private static readonly ScriptCall Call = new ReleaseCall("redlock:{r}", "id").ToCall();
+    private static readonly ScriptCall Call = new ReleaseCall("redlock:{r}", "id", new WaitingRoom("redlock:{r}:waiting", "redlock:{r}:seen", 1000, 1000, "redlock:wake:")).ToCall();
     private static readonly Func<RedisResult, bool> IsOne = IntegerReply.IsOne;
 
     [Fact]

@@ -10,29 +10,8 @@ public sealed class ContentionTests(ThreeNodes nodes) : FixtureTest(nodes), ICla
     public async Task Eight_callers_on_one_key_are_each_served_about_a_fair_share()
     {
         var resource = Clusters.UniqueResource("contended");
-        var request = new LockRequest { Expiry = TimeSpan.FromSeconds(10), WaitTimeout = TimeSpan.FromSeconds(20) };
-        var served = new int[8];
-        var holders = 0;
-        var overlaps = 0;
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(3);
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(caller => Task.Run(async () =>
-        {
-            for (var i = 0; i < 10_000 && DateTime.UtcNow < until; i++)
-            {
-                await using var handle = await Locks.AcquireAsync(resource, request, Clusters.Bound(60));
-                if (Interlocked.Increment(ref holders) > 1)
-                {
-                    Interlocked.Increment(ref overlaps);
-                }
-
-                served[caller]++;
-                await Task.Delay(1, TestContext.Current.CancellationToken);
-                Interlocked.Decrement(ref holders);
-            }
-        })));
-
+        var (served, overlaps) = await ContentionRun.RunAsync(resource, _ => Locks, TimeSpan.FromSeconds(3));
         var fair = served.Sum() / 8.0;
-        TestContext.Current.TestOutputHelper?.WriteLine($"served: {string.Join(", ", served)}; least {served.Min() / fair:P0} of a fair share");
         Assert.Equal(0, overlaps);
         Assert.True(served.Sum() >= 40, $"only {served.Sum()} acquisitions in 3 s");
         // in line, callers take turns: the least served is close to a fair share (the default back-off alone gave 0-50 %)

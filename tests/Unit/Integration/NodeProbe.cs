@@ -44,6 +44,24 @@ public sealed class NodeProbe : IAsyncDisposable
         }));
     }
 
+    /// <summary>How many tickets wait in the resource's waiting room on each node.</summary>
+    public async Task<long[]> WaitingAsync(string resource, string prefix = "redlock:") =>
+        await Task.WhenAll(_connections.Select(c => c.GetDatabase().SortedSetLengthAsync($"{prefix}{{{resource}}}:waiting")));
+
+    /// <summary>Puts a ticket of a process that will never come back into the resource's waiting room on every node.</summary>
+    public async Task AddDeadWaiterAsync(string resource, string ticket, string prefix = "redlock:")
+    {
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (var connection in _connections)
+        {
+            var database = connection.GetDatabase();
+            var server = connection.GetServer(connection.GetEndPoints()[0]);
+            var nodeMs = (long)(await server.TimeAsync() - DateTime.UnixEpoch).TotalMilliseconds;
+            await database.SortedSetAddAsync($"{prefix}{{{resource}}}:waiting", ticket, 1000 * (nowMs - 60_000)); // first in line
+            await database.SortedSetAddAsync($"{prefix}{{{resource}}}:seen", ticket, nodeMs);
+        }
+    }
+
     /// <summary>Deletes <c>redlock:{resource}</c> on one node, behind the library's back.</summary>
     public Task DeleteAsync(string resource, int node, string prefix = "redlock:") =>
         _connections[node].GetDatabase().KeyDeleteAsync($"{prefix}{{{resource}}}");

@@ -12,6 +12,7 @@ namespace RedLockNet.Tests.Unit.Sim;
 internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 {
     private readonly Dictionary<string, (string Value, long ExpiresAt)> _data = [];
+    private readonly Dictionary<string, Dictionary<string, (long Order, long SeenAt)>> _rooms = [];
 
     public string Name { get; } = name;
 
@@ -86,7 +87,32 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         if (script == ReleaseCall.Script)
         {
             var r = ReleaseCall.Read(call);
-            return RedisResult.Create(Release((string)r.LockKey!, r.LockId));
+            if (Get((string)r.LockKey!) != r.LockId)
+            {
+                return RedisResult.Create(0);
+            }
+
+            Handover((string)r.LockKey!, r.Room);
+            return RedisResult.Create(1);
+        }
+
+        if (script == AcquireWaitingCall.Script)
+        {
+            var a = AcquireWaitingCall.Read(call);
+            return GrantReply.Fenced(AcquireWaiting((string)a.LockKey!, a.LockId, a.TtlMs, a.TicketId, a.Order, a.Room), 0);
+        }
+
+        if (script == WaitingLeaveCall.Script)
+        {
+            var l = WaitingLeaveCall.Read(call);
+            var room = Room(l.Room);
+            room.Remove(l.TicketId);
+            if (Get((string)l.LockKey!) == "~" + l.TicketId)
+            {
+                Handover((string)l.LockKey!, l.Room);
+            }
+
+            return RedisResult.Create(1);
         }
 
         if (script == ExtendCall.Script)
@@ -295,15 +321,65 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
     }
 
-    private long Release(string key, string id)
+    /// <summary>Tickets waiting in the room of a lock key on this node (for tests).</summary>
+    public int WaitingIn(string lockKey)
     {
-        if (Get(key) == id)
+        lock (_data)
         {
-            _data.Remove(key);
-            return 1;
+            return _rooms.TryGetValue(lockKey + ":waiting", out var room) ? room.Count : 0;
+        }
+    }
+
+    /// <summary>The room, without the tickets not seen for its stale time (_waiting_prune.lua).</summary>
+    private Dictionary<string, (long Order, long SeenAt)> Room(in WaitingRoom description)
+    {
+        var key = (string)description.WaitingKey!;
+        if (!_rooms.TryGetValue(key, out var room))
+        {
+            _rooms[key] = room = [];
         }
 
-        return 0;
+        var staleBefore = time.GetTimestamp() - Ticks(TimeSpan.FromMilliseconds(description.StaleMs));
+        foreach (var gone in room.Where(t => t.Value.SeenAt <= staleBefore).Select(t => t.Key).ToList())
+        {
+            room.Remove(gone);
+        }
+
+        return room;
+    }
+
+    /// <summary>The first ticket by order (ties by ticket, as a sorted set orders them), or null.</summary>
+    private static string? First(Dictionary<string, (long Order, long SeenAt)> room) =>
+        room.Count == 0 ? null : room.OrderBy(t => t.Value.Order).ThenBy(t => t.Key, StringComparer.Ordinal).First().Key;
+
+    /// <summary>_handover.lua: reserve the lock for the first live waiter, or delete it.</summary>
+    private void Handover(string lockKey, in WaitingRoom description)
+    {
+        if (First(Room(description)) is { } first)
+        {
+            _data[lockKey] = ("~" + first, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(description.HandoverMs)));
+        }
+        else
+        {
+            _data.Remove(lockKey);
+        }
+    }
+
+    /// <summary>acquire_waiting.lua: register the ticket; grant when reserved for it, or free and it is first.</summary>
+    private bool AcquireWaiting(string lockKey, string id, long ttlMs, string ticket, long order, in WaitingRoom description)
+    {
+        var room = Room(description);
+        var now = time.GetTimestamp();
+        room[ticket] = (room.TryGetValue(ticket, out var known) ? known.Order : order, now);
+        var holder = Get(lockKey);
+        if (holder == "~" + ticket || (holder is null && First(room) == ticket))
+        {
+            _data[lockKey] = (id, now + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+            room.Remove(ticket);
+            return true;
+        }
+
+        return false;
     }
 
     private string? Get(string key)

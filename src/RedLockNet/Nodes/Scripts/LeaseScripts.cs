@@ -2,14 +2,17 @@ using StackExchange.Redis;
 
 namespace RedLockNet.Nodes.Scripts;
 
-/// <summary>release.lua: compare-and-delete. KEYS[1] lock key; ARGV[1] lock id. Reply 1 deleted, 0 gone or another id's.</summary>
-internal readonly record struct ReleaseCall(RedisKey LockKey, string LockId)
+/// <summary>
+/// release.lua: compare-and-delete, or hand-over to the first waiter of the waiting room. KEYS[1] lock key, KEYS[2..3]
+/// the room's keys; ARGV[1] lock id, ARGV[2..4] the room's hand-over arguments. Reply 1 released, 0 gone or another id's.
+/// </summary>
+internal readonly record struct ReleaseCall(RedisKey LockKey, string LockId, WaitingRoom Room)
 {
     public static readonly LockScript Script = LockScript.Load("release");
 
-    public ScriptCall ToCall() => new(Script, [LockKey], [LockId]);
+    public ScriptCall ToCall() => new(Script, [LockKey, Room.WaitingKey, Room.SeenKey], [LockId, Room.HandoverMs, Room.StaleMs, Room.WakePrefix]);
 
-    public static ReleaseCall Read(in ScriptCall call) => new(call.Keys[0], (string)call.Args[0]!);
+    public static ReleaseCall Read(in ScriptCall call) => new(call.Keys[0], (string)call.Args[0]!, WaitingRoom.Read(call, 1, 1));
 }
 
 /// <summary>One lock in an extend batch: its key, its id, and the new ttl in milliseconds.</summary>

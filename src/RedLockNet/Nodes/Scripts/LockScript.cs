@@ -93,7 +93,7 @@ internal sealed class LockScript
         {
             if (line.StartsWith(IncludeDirective, StringComparison.Ordinal))
             {
-                output.Append(Read("_" + line[IncludeDirective.Length..].Trim()));
+                output.Append(Expand(Read("_" + line[IncludeDirective.Length..].Trim()))); // fragments may include fragments
                 continue;
             }
 
@@ -126,7 +126,7 @@ internal static class ScriptCatalog
     /// <summary>Every Lua script a lock node runs (plain commands and the protected resource's script are not among them).</summary>
     public static IReadOnlyList<LockScript> LockNodeScripts { get; } =
     [
-        AcquireFencedCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
+        AcquireFencedCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
         RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script,
     ];
 }

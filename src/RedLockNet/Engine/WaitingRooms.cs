@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using RedLockNet.Nodes;
+using RedLockNet.Nodes.Scripts;
+using RedLockNet.Timing;
+using StackExchange.Redis;
+
+namespace RedLockNet.Engine;
+
+/// <summary>
+/// This factory's side of the waiting rooms the nodes keep per resource, which make waiting fair across processes.
+/// A caller that waits (the first of its process's line, <see cref="LocalWaiters"/>) takes a ticket once its first
+/// attempt found the lock held, or from the start in fair mode. The ticket's order is the wall-clock time it was
+/// taken, the same number on every node, so every node agrees who is first. A release while someone waits does not
+/// free the key: it reserves it for the first ticket for a short hand-over and publishes a wake-up on the channel of
+/// the factory that holds it; nobody arriving meanwhile can take it, and only that factory is woken (no herd of
+/// waiters racing into split votes). Each factory listens on one channel per node, subscribed once at connect.
+/// A caller whose wait ends without the lock leaves the room, passing on a reservation made for it. A lost wake-up
+/// costs at most the caller's back-off, a waiter that died without leaving at most <see cref="Stale"/>.
+/// </summary>
+internal sealed class WaitingRooms
+{
+    private readonly ConcurrentDictionary<string, LocalWaiters.Waiter> _tickets = new(StringComparer.Ordinal);
+    private readonly string _factoryId = LockIds.New()[..16];
+    private readonly TimeProvider _time;
+    private long _issued;
+
+    public WaitingRooms(RedLockOptions options)
+    {
+        _time = options.TimeProvider;
+        WakePrefix = options.KeyPrefix + "wake:";
+        // a waiter refreshes its ticket at every attempt, at most MaxRetryDelay apart
+        Stale = TimeSpan.FromMilliseconds(Math.Max(1000, 3 * options.MaxRetryDelay.TotalMilliseconds));
+    }
+
+    /// <summary>The channel prefix; this factory's channel is the prefix and its id.</summary>
+    public string WakePrefix { get; }
+
+    /// <summary>This factory's wake-up channel.</summary>
+    public RedisChannel Channel => RedisChannel.Literal(WakePrefix + _factoryId);
+
+    /// <summary>How long an unseen ticket stays in a room, and how long a lock stays reserved for the first waiter.</summary>
+    public TimeSpan Stale { get; }
+
+    /// <summary>Tickets held by waiting callers of this factory (for tests).</summary>
+    public int Waiting => _tickets.Count;
+
+    /// <summary>The room of the lock <paramref name="lockKey"/>: keys beside it, in its hash slot.</summary>
+    public WaitingRoom For(RedisKey lockKey)
+    {
+        var ms = TimeUnits.ToRedisMilliseconds(Stale);
+        return new WaitingRoom(lockKey.Append(":waiting"), lockKey.Append(":seen"), ms, ms, WakePrefix);
+    }
+
+    /// <summary>Listens for wake-ups on every node; nodes that are down now subscribe when they reconnect.</summary>
+    public Task ListenAsync(NodeSet nodes)
+    {
+        var listens = new Task[nodes.Count];
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            listens[i] = nodes[i].SubscribeAsync(Channel, OnWake);
+        }
+
+        return Task.WhenAll(listens);
+    }
+
+    /// <summary>Gives <paramref name="waiter"/> a ticket, ordered by the wall clock now.</summary>
+    public Ticket Issue(LocalWaiters.Waiter waiter)
+    {
+        var order = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10; // microseconds: exact in a sorted set's double
+        var ticket = new Ticket($"{_factoryId}.{Interlocked.Increment(ref _issued)}", order);
+        _tickets[ticket.Id] = waiter;
+        return ticket;
+    }
+
+    /// <summary>
+    /// The waiter is done with its ticket. Nodes that granted it the lock (<paramref name="grantCalls"/>, when it
+    /// acquired) took the ticket out of their room; every other node is told to drop it, without waiting for answers.
+    /// </summary>
+    public void Return(EngineContext engine, RedisKey lockKey, Ticket ticket, IReadOnlyList<Task<RedisResult>?>? grantCalls)
+    {
+        _tickets.TryRemove(ticket.Id, out _);
+        ScriptCall? leave = null;
+        for (var i = 0; i < engine.Nodes.Count; i++)
+        {
+            if (grantCalls is not null && grantCalls[i] is { IsCompletedSuccessfully: true } call && GrantReply.Read(call.Result).Granted)
+            {
+                continue;
+            }
+
+            leave ??= new WaitingLeaveCall(lockKey, ticket.Id, For(lockKey)).ToCall();
+            NodeCalls.Observe(NodeCalls.Start(engine.Nodes[i], leave.Value));
+        }
+    }
+
+    private void OnWake(RedisValue message)
+    {
+        if (message.HasValue && _tickets.TryGetValue(message.ToString(), out var waiter))
+        {
+            waiter.Wake();
+        }
+    }
+
+    /// <summary>A place in the rooms: its id (this factory's id, a dot, a number) and its order.</summary>
+    internal sealed record Ticket(string Id, long Order);
+}
