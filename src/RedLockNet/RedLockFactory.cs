@@ -292,7 +292,11 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 
                 if (ticket is null && last.Outcome == AcquireOutcome.Contended)
                 {
-                    ticket = rooms.Issue(waiter); // someone holds it: wait in the room from now on
+                    // someone holds it: wait in the room from now on, and take a place there now (the next attempt
+                    // registers the ticket), so a release hands the lock over instead of freeing it for whoever polls first
+                    ticket = rooms.Issue(waiter);
+                    attempt--;
+                    continue;
                 }
 
                 await waiter.PauseAsync(Backoff.FullJitter(_options.MinRetryDelay, _options.MaxRetryDelay, attempt), time, waitToken).ConfigureAwait(false);
@@ -307,7 +311,7 @@ public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
         {
             if (ticket is not null)
             {
-                rooms.Return(_engine, key, ticket, last?.Grant?.Calls);
+                rooms.Return(_engine, key, ticket);
             }
 
             _engine.Waiters.Leave(waiter);

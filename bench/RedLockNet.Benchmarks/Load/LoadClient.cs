@@ -39,10 +39,13 @@ internal abstract class LoadClient : IAsyncDisposable
         _ => "floor",
     };
 
-    /// <summary>Connects a new client of <paramref name="kind"/> with its own connections.</summary>
-    public static async Task<LoadClient> ConnectAsync(ClientKind kind, IReadOnlyList<string> endpoints, int seed) => kind switch
+    /// <summary>
+    /// Connects a new client of <paramref name="kind"/> with its own connections; <paramref name="fairOrder"/> turns on
+    /// RedLockNet's <see cref="RedLockOptions.FairOrder"/> (the others have no such mode).
+    /// </summary>
+    public static async Task<LoadClient> ConnectAsync(ClientKind kind, IReadOnlyList<string> endpoints, int seed, bool fairOrder = false) => kind switch
     {
-        ClientKind.RedLockNet => await RedLockNetClient.ConnectAsync(endpoints),
+        ClientKind.RedLockNet => await RedLockNetClient.ConnectAsync(endpoints, fairOrder),
         ClientKind.DistributedLock => new DistributedLockClient(await ConnectMultiplexersAsync(endpoints)),
         ClientKind.RedLockDotNet => new RedLockDotNetClient(await ConnectMultiplexersAsync(endpoints)),
         _ => await FloorLock.ConnectAsync(endpoints, seed),
@@ -85,10 +88,10 @@ internal sealed class RedLockNetClient : LoadClient
     private RedLockNetClient(RedLockFactory factory)
         : base(ClientKind.RedLockNet) => this.factory = factory;
 
-    public static async Task<RedLockNetClient> ConnectAsync(IReadOnlyList<string> endpoints)
+    public static async Task<RedLockNetClient> ConnectAsync(IReadOnlyList<string> endpoints, bool fairOrder = false)
     {
-        // only the expiry is set, to the value every client uses (it is also RedLockNet's default)
-        var options = new RedLockOptions { DefaultExpiry = Expiry };
+        // only the expiry is set, to the value every client uses (it is also RedLockNet's default), and fair order when asked
+        var options = new RedLockOptions { DefaultExpiry = Expiry, FairOrder = fairOrder };
         foreach (var endpoint in endpoints)
         {
             options.Nodes.Add(endpoint);

@@ -50,7 +50,7 @@ internal static class LoadHarness
         var command = "dotnet run -c Release --project bench/RedLockNet.Benchmarks -- load" + string.Concat(args.Select(a => " " + a));
         var clock = Stopwatch.StartNew();
         var report = new LoadReport(settings.Rounds);
-        var contention = new[] { new ContentionMetrics("contention (a) 8 callers, 1 factory"), new ContentionMetrics("contention (b) 8 callers, 4 factories") };
+        var contention = new[] { new ContentionMetrics("contention (a) 8 callers, 1 factory"), new ContentionMetrics("contention (b) 8 callers, 4 factories"), new ContentionMetrics("contention (c) as (b), RedLockNet in FairOrder") };
         string redisVersion;
         await using (var nodes = await BenchmarkNodes.StartAsync())
         {
@@ -161,8 +161,8 @@ internal static class LoadHarness
                         }
                         else if (caller % 2 == 0)
                         {
-                            // (b): 4 factories, each on its own connections, 2 callers each
-                            owned.Add(await LoadClient.ConnectAsync(kind, nodes.Endpoints, SeedOf(settings, round, kind) + 10 + caller));
+                            // (b), (c): 4 factories, each on its own connections, 2 callers each; (c) RedLockNet in fair order
+                            owned.Add(await LoadClient.ConnectAsync(kind, nodes.Endpoints, SeedOf(settings, round, kind) + 10 + caller, fairOrder: variant == 2));
                             callers[caller] = callers[caller + 1] = owned[^1];
                         }
                     }

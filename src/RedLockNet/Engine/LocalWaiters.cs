@@ -119,7 +119,7 @@ internal sealed class LocalWaiters
             using var nap = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(pause, time, nap.Token);
             await Task.WhenAny(wake.Task, delay).ConfigureAwait(false);
-            await nap.CancelAsync().ConfigureAwait(false); // stops the delay's timer when woken
+            nap.Cancel(); // stops the delay's timer when woken: its one callback is the delay's own, run here without a hop
             lock (_gate)
             {
                 _wake = null;

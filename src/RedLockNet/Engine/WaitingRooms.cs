@@ -73,22 +73,16 @@ internal sealed class WaitingRooms
     }
 
     /// <summary>
-    /// The waiter is done with its ticket. Nodes that granted it the lock (<paramref name="grantCalls"/>, when it
-    /// acquired) took the ticket out of their room; every other node is told to drop it, without waiting for answers.
+    /// The waiter is done with its ticket (it won the lock, or gave up): every node is told to drop it, without
+    /// waiting for answers. On each connection the drop runs before anything this holder sends later, its release too.
     /// </summary>
-    public void Return(EngineContext engine, RedisKey lockKey, Ticket ticket, IReadOnlyList<Task<RedisResult>?>? grantCalls)
+    public void Return(EngineContext engine, RedisKey lockKey, Ticket ticket)
     {
         _tickets.TryRemove(ticket.Id, out _);
-        ScriptCall? leave = null;
+        var leave = new WaitingLeaveCall(lockKey, ticket.Id, For(lockKey)).ToCall();
         for (var i = 0; i < engine.Nodes.Count; i++)
         {
-            if (grantCalls is not null && grantCalls[i] is { IsCompletedSuccessfully: true } call && GrantReply.Read(call.Result).Granted)
-            {
-                continue;
-            }
-
-            leave ??= new WaitingLeaveCall(lockKey, ticket.Id, For(lockKey)).ToCall();
-            NodeCalls.Observe(NodeCalls.Start(engine.Nodes[i], leave.Value));
+            NodeCalls.Observe(NodeCalls.Start(engine.Nodes[i], leave));
         }
     }
 

@@ -365,7 +365,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
     }
 
-    /// <summary>acquire_waiting.lua: register the ticket; grant when reserved for it, or free and it is first.</summary>
+    /// <summary>acquire_waiting.lua: register the ticket; grant when reserved for it, or free and it is first (the ticket stays).</summary>
     private bool AcquireWaiting(string lockKey, string id, long ttlMs, string ticket, long order, in WaitingRoom description)
     {
         var room = Room(description);
@@ -375,7 +375,6 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         if (holder == "~" + ticket || (holder is null && First(room) == ticket))
         {
             _data[lockKey] = (id, now + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
-            room.Remove(ticket);
             return true;
         }
 

@@ -1,6 +1,8 @@
 -- Acquisition through the resource's waiting room, for a caller that waits: it holds a ticket (ARGV[3]) whose order
 -- (ARGV[4]) is the same on every node, so every node agrees who is first. Granted when the lock is reserved for this
--- ticket, or when it is free and this ticket is first; otherwise the ticket is (re)registered and refused.
+-- ticket, or when it is free and this ticket is first; otherwise the ticket is (re)registered and refused. A granted
+-- ticket stays in the room: if the attempt wins no majority, the release of this grant hands the key straight back to
+-- it, so it keeps its place; the winner takes its ticket out of every room afterwards (waiting_leave.lua).
 -- KEYS[1] lock key, KEYS[2] waiting room (zset ticket -> order), KEYS[3] last seen (zset ticket -> node ms);
 -- ARGV[1] lock id, ARGV[2] ttl ms, ARGV[3] ticket, ARGV[4] order, ARGV[5] stale ms.
 -- Reply {1, 0} when granted, {0, 0} when not (the shape of acquire_fenced.lua, without a counter).
@@ -10,16 +12,12 @@ local stale_ms = tonumber(ARGV[5])
 --@include waiting_prune
 redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[3])
 redis.call('ZADD', KEYS[3], now_ms, ARGV[3])
+local granted = 0
 local holder = redis.call('GET', KEYS[1])
 if holder == '~' .. ARGV[3] or (holder == false and redis.call('ZRANGE', KEYS[2], 0, 0)[1] == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  redis.call('ZREM', KEYS[2], ARGV[3])
-  redis.call('ZREM', KEYS[3], ARGV[3])
-  if redis.call('ZCARD', KEYS[2]) == 0 then
-    redis.call('DEL', KEYS[2], KEYS[3])
-  end
-  return {1, 0}
+  granted = 1
 end
 redis.call('PEXPIRE', KEYS[2], 2 * stale_ms)
 redis.call('PEXPIRE', KEYS[3], 2 * stale_ms)
-return {0, 0}
+return {granted, 0}

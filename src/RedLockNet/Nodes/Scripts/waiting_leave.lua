@@ -1,5 +1,5 @@
--- A waiter gave up (its wait ran out, or it was cancelled): its ticket leaves the waiting room, and a lock reserved
--- for it passes to the next waiter (or is freed), so nobody waits for the reservation to expire.
+-- A waiter is done: it won the lock, or gave up (its wait ran out, or it was cancelled). Its ticket leaves the waiting
+-- room, and a lock reserved for it passes to the next waiter (or is freed), so nobody waits for the reservation to expire.
 -- KEYS[1] lock key, KEYS[2] waiting room, KEYS[3] last seen; ARGV[1] ticket, ARGV[2] handover ms, ARGV[3] stale ms,
 -- ARGV[4] wake channel prefix. Returns 1.
 redis.call('ZREM', KEYS[2], ARGV[1])
