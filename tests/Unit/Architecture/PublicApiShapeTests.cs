@@ -13,7 +13,7 @@ public sealed class PublicApiShapeTests
     private static readonly Type[] MeantToBeDerivedFrom = [typeof(RedLockException)];
 
     /// <summary>Results only the library creates.</summary>
-    private static readonly Type[] ResultTypes = [typeof(AcquireAttempt), typeof(LockRecordWrite), typeof(LockRecordRead)];
+    private static readonly Type[] ResultTypes = [typeof(AcquireAttempt), typeof(LockRecordWrite), typeof(LockRecordRead), typeof(NodeStatus)];
 
     private static IEnumerable<Type> PublicTypes =>
         Assemblies.SelectMany(a => a.GetExportedTypes()).OrderBy(t => t.FullName, StringComparer.Ordinal);
