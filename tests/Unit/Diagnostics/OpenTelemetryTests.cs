@@ -4,6 +4,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using RedLockNet.Diagnostics;
 using RedLockNet.Hosting.Cron;
+using RedLockNet.Hosting.Election;
 using RedLockNet.Tests.Unit.Integration;
 using static RedLockNet.Tests.Unit.Hosting.Replicas;
 
@@ -86,23 +87,23 @@ public sealed class OpenTelemetryTests(ThreeNodes nodes, ITestOutputHelper outpu
 
         tracing.ForceFlush();
         meters.ForceFlush();
-        var term = Assert.Single(spans, s => s.OperationName == "redlock.leader.term" && Equals(s.GetTagItem(RedLockTags.Group), election.Group));
-        var tick = spans.First(s => s.OperationName == "redlock.cron.tick" && Equals(s.GetTagItem(RedLockTags.Job), job));
+        // a loaded machine can end a term by its renew deadline and start another: pick the one the tick ran in
+        var terms = spans.Where(s => s.OperationName == "redlock.leader.term" && Equals(s.GetTagItem(RedLockTags.Group), election.Group)).ToList();
+        var tick = spans.First(s => s.OperationName == "redlock.cron.tick" && Equals(s.GetTagItem(RedLockTags.Job), job) && Equals(s.GetTagItem(RedLockTags.Outcome), "Ran"));
+        var term = Assert.Single(terms, t => Equals(t.GetTagItem(RedLockTags.Epoch), tick.GetTagItem(RedLockTags.Epoch)));
         foreach (var span in new[] { term, tick })
         {
             output.WriteLine($"{span.OperationName} {span.Kind} {span.Duration.TotalMilliseconds:0} ms {string.Join(", ", span.TagObjects.Select(t => $"{t.Key}={t.Value}"))}");
         }
 
-        Assert.Equal("Stopped", term.GetTagItem(RedLockTags.Event));
+        // why each term ended: Stopped here, unless the machine was slow enough to miss a renew deadline first
+        Assert.All(terms, t => Assert.Contains((string)t.GetTagItem(RedLockTags.Event)!, Enum.GetNames<LeadershipEndReason>()));
         Assert.Equal(runner.Elector.Identity, term.GetTagItem(RedLockTags.Identity));
-        var epoch = Assert.IsType<long>(term.GetTagItem(RedLockTags.Epoch));
-        Assert.True(epoch > 0);
-        Assert.Equal("Ran", tick.GetTagItem(RedLockTags.Outcome));
-        Assert.Equal(epoch, tick.GetTagItem(RedLockTags.Epoch));
+        Assert.True(Assert.IsType<long>(term.GetTagItem(RedLockTags.Epoch)) > 0);
         Assert.IsType<string>(tick.GetTagItem(RedLockTags.FireTime));
         Assert.Equal(default, tick.ParentSpanId); // the long term span is not the ambient parent of the work done while leading
 
-        Assert.True(Sum(metrics, "redlock.leader.terms", (RedLockTags.Group, election.Group), (RedLockTags.Event, "started")) == 1);
+        Assert.Equal(terms.Count, Sum(metrics, "redlock.leader.terms", (RedLockTags.Group, election.Group), (RedLockTags.Event, "started")));
         Assert.True(Sum(metrics, "redlock.cron.ticks", (RedLockTags.Job, job), (RedLockTags.Outcome, "Ran")) >= 1);
     }
 
