@@ -29,6 +29,7 @@ public static class RedLockHealthChecksBuilderExtensions
     /// <param name="tags">Tags to filter checks by (e.g. <c>ready</c>).</param>
     /// <param name="timeout">How long to wait for the connection, and then for each node; default 1 s. A node slower than that counts as down.</param>
     /// <param name="slowThreshold">A node that answers more slowly than this degrades the result; default 100 ms. Keep it below <see cref="RedLockNet.RedLockOptions.NodeTimeout"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive, or <paramref name="slowThreshold"/> is negative.</exception>
     public static IHealthChecksBuilder AddRedLock(
         this IHealthChecksBuilder builder,
@@ -39,6 +40,11 @@ public static class RedLockHealthChecksBuilderExtensions
         TimeSpan? slowThreshold = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (name is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        }
+
         var settings = new RedLockHealthCheckSettings(timeout ?? TimeSpan.FromSeconds(1), slowThreshold ?? TimeSpan.FromMilliseconds(100));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(settings.Timeout, TimeSpan.Zero, nameof(timeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.SlowThreshold, TimeSpan.Zero, nameof(slowThreshold));

@@ -164,6 +164,7 @@ public sealed class HealthCheckTests(ITestOutputHelper output)
         var builder = new ServiceCollection().AddHealthChecks();
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.AddRedLock(timeout: TimeSpan.Zero));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.AddRedLock(slowThreshold: TimeSpan.FromMilliseconds(-1)));
+        Assert.Throws<ArgumentException>(() => builder.AddRedLock(name: " "));
         var services = new ServiceCollection();
         services.AddHealthChecks().AddRedLock().AddRedLock("payments", tags: ["ready"]);
         using var provider = services.BuildServiceProvider();
