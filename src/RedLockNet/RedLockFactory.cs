@@ -15,7 +15,7 @@ namespace RedLockNet;
 /// Creates Redlock locks over a set of independent Redis nodes. Thread-safe; create one per set of nodes and share it.
 /// Disposing it closes the connections it opened (never caller-owned ones); locks still held expire with their TTL.
 /// </summary>
-public sealed class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
+public sealed partial class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
 {
     private readonly RedLockOptions _options;
     private readonly EngineContext _engine;

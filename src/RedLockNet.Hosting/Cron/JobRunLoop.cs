@@ -236,6 +236,7 @@ internal sealed class JobRunLoop
     private async Task RunOnceAsync(DateTimeOffset tick, bool isCatchUp, CancellationToken cancellationToken)
     {
         var context = new CronJobContext(_job.Name, tick, _term.Epoch, _term.Identity, isCatchUp);
+        using var span = HostingTelemetry.StartTick(_job.Name, tick, _term.Epoch, isCatchUp);
         try
         {
             var pipeline = _job.Options.Retry ?? ResiliencePipeline.Empty;
@@ -243,14 +244,17 @@ internal sealed class JobRunLoop
                 static async (state, token) => await state.Job.Run(state.Context, token).ConfigureAwait(false),
                 (Job: _job, Context: context),
                 cancellationToken).ConfigureAwait(false);
+            HostingTelemetry.TickOutcome(span, nameof(CronTickOutcome.Ran));
             _runner.Report(_job, tick, CronTickOutcome.Ran, _term, isCatchUp);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            HostingTelemetry.TickOutcome(span, nameof(CronTickOutcome.Cancelled));
             _runner.Report(_job, tick, CronTickOutcome.Cancelled, _term, isCatchUp, "leadership ended during the run");
         }
         catch (Exception ex)
         {
+            HostingTelemetry.TickOutcome(span, nameof(CronTickOutcome.Failed), ex);
             _runner.Report(_job, tick, CronTickOutcome.Failed, _term, isCatchUp, ex.GetType().Name + ": " + ex.Message, ex);
         }
     }

@@ -44,6 +44,7 @@ internal sealed class LeadershipTermLifecycle : IAsyncDisposable
     public async Task RunAsync()
     {
         HostingTelemetry.TermStarted(Options.Group);
+        using var span = HostingTelemetry.StartTerm(Options.Group, _elector.Identity, Term.Epoch);
         if (Logger.IsEnabled(LogLevel.Information))
         {
             HostingLog.StartedLeading(Logger, _elector.Identity, Options.Group, Term.Epoch);
@@ -64,6 +65,7 @@ internal sealed class LeadershipTermLifecycle : IAsyncDisposable
         _ending.End(why);
         Term.EndReason = _ending.Reason ?? why;
         HostingTelemetry.TermEnded(Options.Group, Term.EndReason.Value.ToString());
+        HostingTelemetry.TermEnding(span, Term.EndReason.Value.ToString());
         try
         {
             await work.ConfigureAwait(false);

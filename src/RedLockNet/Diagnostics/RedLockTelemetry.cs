@@ -15,7 +15,11 @@ public static class RedLockTelemetry
     /// <summary>Version of the meter and of the activity source: the names and tags they publish follow it.</summary>
     public const string Version = "1.0";
 
-    /// <summary>The activity source (spans <c>redlock.acquire</c>, ...).</summary>
+    /// <summary>
+    /// The activity source: spans <c>redlock.acquire</c>, <c>redlock.extend</c> and <c>redlock.release</c> (client
+    /// spans tagged with the resource, the outcome and the votes), and from RedLockNet.Hosting
+    /// <c>redlock.leader.term</c> and <c>redlock.cron.tick</c>.
+    /// </summary>
     public static ActivitySource ActivitySource { get; } = new(Name, Version);
 
     /// <summary>The meter every RedLockNet instrument is created on. Libraries built on RedLockNet add theirs here.</summary>
@@ -76,6 +80,53 @@ public static class RedLockTelemetry
 
     internal static void RecordReleaseIncomplete() => ReleaseIncomplete.Add(1);
 
+    /// <summary>Starts a client span for an operation on <paramref name="resource"/> (null when nobody listens).</summary>
+    internal static Activity? StartOperation(string name, string resource)
+    {
+        var activity = Source.StartActivity(name, ActivityKind.Client);
+        activity?.SetTag(RedLockTags.Resource, resource);
+        return activity;
+    }
+
+    /// <summary>
+    /// Tags the votes an operation was decided on. Outside the factory's own span (<paramref name="activity"/> is
+    /// <c>Activity.Current</c> at the call, maybe the caller's span when ours is not recorded) it does nothing.
+    /// </summary>
+    internal static void TagVotes(Activity? activity, string operation, int granted, int denied, int failed)
+    {
+        if (activity is { IsAllDataRequested: true } && activity.Source == Source && activity.OperationName == operation)
+        {
+            activity.SetTag(RedLockTags.VotesGranted, granted);
+            activity.SetTag(RedLockTags.VotesDenied, denied);
+            activity.SetTag(RedLockTags.VotesFailed, failed);
+        }
+    }
+
+    /// <summary>
+    /// Marks <paramref name="activity"/> with what <paramref name="error"/> means as an outcome. Always false: meant
+    /// for an exception filter, so the exception goes on untouched.
+    /// </summary>
+    internal static bool NoteFailure(Activity? activity, Exception error)
+    {
+        if (activity is not null)
+        {
+            var canceled = error is OperationCanceledException;
+            activity.SetTag(RedLockTags.Outcome, error switch
+            {
+                QuorumUnavailableException => "quorum_unavailable",
+                LockLostException => "lost",
+                OperationCanceledException => "canceled",
+                _ => "error",
+            });
+            if (!canceled)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, error.GetType().Name);
+            }
+        }
+
+        return false;
+    }
+
     internal static string OutcomeTag(AcquireOutcome outcome) => outcome switch
     {
         AcquireOutcome.Acquired => "acquired",
@@ -107,4 +158,25 @@ public static class RedLockTags
 
     /// <summary>A cron job's name.</summary>
     public const string Job = "redlock.job";
+
+    /// <summary>Nodes that said yes to the operation when it was decided (spans only).</summary>
+    public const string VotesGranted = "redlock.votes.granted";
+
+    /// <summary>Nodes that said no: the lock is another owner's there, or no longer ours (spans only).</summary>
+    public const string VotesDenied = "redlock.votes.denied";
+
+    /// <summary>Nodes that failed, timed out or are in quarantine when the operation was decided (spans only).</summary>
+    public const string VotesFailed = "redlock.votes.failed";
+
+    /// <summary>The replica identity of a leader (spans only).</summary>
+    public const string Identity = "redlock.identity";
+
+    /// <summary>A leadership term's epoch (spans only).</summary>
+    public const string Epoch = "redlock.epoch";
+
+    /// <summary>A cron tick's scheduled time, ISO 8601 (spans only).</summary>
+    public const string FireTime = "redlock.fire_time";
+
+    /// <summary>Whether a cron tick is a missed one run late by a new leader (spans only).</summary>
+    public const string CatchUp = "redlock.catch_up";
 }

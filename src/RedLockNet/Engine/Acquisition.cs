@@ -42,6 +42,7 @@ internal static class Acquisition
         }
 
         var quorum = round.Quorum;
+        RedLockTelemetry.TagVotes(System.Diagnostics.Activity.Current, "redlock.acquire", quorum.Granted, quorum.Denied, quorum.Failed);
         var outcome = quorum.Outcome ?? throw new InvalidOperationException("The vote ended undecided.");
         string? detail = null;
         long? token = null;

@@ -87,6 +87,33 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         }
     }
 
+    /// <summary>Time left in restart quarantine; zero when not quarantined (or not watched).</summary>
+    internal TimeSpan QuarantineRemaining => _watch?.Quarantine.Remaining ?? TimeSpan.Zero;
+
+    /// <summary>
+    /// One round trip for a health probe: PING, or, while the node is suspect after a dropped connection, the restart
+    /// check the next granting script would run (so a restarted node shows its quarantine). A quarantine is not an
+    /// error here: read <see cref="QuarantineRemaining"/> after.
+    /// </summary>
+    internal async Task ProbeAsync()
+    {
+        if (_watch is { Quarantine.IsSuspect: true } watch)
+        {
+            try
+            {
+                await watch.EnsureMayGrantAsync().ConfigureAwait(false);
+            }
+            catch (NodeQuarantinedException)
+            {
+                // it answered; the quarantine is reported, not thrown
+            }
+
+            return;
+        }
+
+        await _database.PingAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Stops watching and, when this node opened the multiplexer, closes it.</summary>
     public async ValueTask DisposeAsync()
     {

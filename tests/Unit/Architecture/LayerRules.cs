@@ -28,6 +28,7 @@ internal static class LayerRules
         ["Election"] = ["Diagnostics", "Timing"],
         ["Cron"] = ["Election", "Diagnostics", "Timing"],
         ["DependencyInjection"] = ["Cron", "Election", "Diagnostics", "Timing"],
+        ["HealthChecks"] = ["DependencyInjection", "Diagnostics"],
     };
 
     /// <summary>Core types only their own layer (and the composition root) may name.</summary>

@@ -1,19 +1,21 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using OpenTelemetry.Trace;
 using RedLockNet.Hosting.Election;
 
 namespace RedLockNet.Tests.Unit.Architecture;
 
-/// <summary>Rules for the shape of the public API of RedLockNet and RedLockNet.Hosting, checked by reflection.</summary>
+/// <summary>Rules for the shape of the public API of RedLockNet, RedLockNet.Hosting and RedLockNet.OpenTelemetry, checked by reflection.</summary>
 public sealed class PublicApiShapeTests
 {
-    private static readonly Assembly[] Assemblies = [typeof(RedLockFactory).Assembly, typeof(LeaderElector).Assembly];
+    private static readonly Assembly[] Assemblies =
+        [typeof(RedLockFactory).Assembly, typeof(LeaderElector).Assembly, typeof(RedLockTracerProviderBuilderExtensions).Assembly];
 
     /// <summary>Public classes meant to be derived from; every other public class is sealed, static or abstract.</summary>
     private static readonly Type[] MeantToBeDerivedFrom = [typeof(RedLockException)];
 
     /// <summary>Results only the library creates.</summary>
-    private static readonly Type[] ResultTypes = [typeof(AcquireAttempt), typeof(LockRecordWrite), typeof(LockRecordRead)];
+    private static readonly Type[] ResultTypes = [typeof(AcquireAttempt), typeof(LockRecordWrite), typeof(LockRecordRead), typeof(NodeStatus)];
 
     private static IEnumerable<Type> PublicTypes =>
         Assemblies.SelectMany(a => a.GetExportedTypes()).OrderBy(t => t.FullName, StringComparer.Ordinal);

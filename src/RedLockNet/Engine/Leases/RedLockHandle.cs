@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using RedLockNet.Engine;
 using RedLockNet.Diagnostics;
@@ -92,6 +93,21 @@ internal sealed class RedLockHandle : ILockHandle
     /// <inheritdoc />
     public async Task<bool> ExtendAsync(TimeSpan? expiry = null, CancellationToken cancellationToken = default)
     {
+        using var activity = RedLockTelemetry.StartOperation("redlock.extend", Resource);
+        try
+        {
+            var extended = await ExtendOnNodesAsync(expiry, activity, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(RedLockTags.Outcome, extended ? "extended" : "not_held");
+            return extended;
+        }
+        catch (Exception ex) when (RedLockTelemetry.NoteFailure(activity, ex))
+        {
+            throw; // never reached: the filter only tags the span
+        }
+    }
+
+    private async Task<bool> ExtendOnNodesAsync(TimeSpan? expiry, Activity? activity, CancellationToken cancellationToken)
+    {
         var requested = expiry ?? _lease.Ttl;
         LockTiming.Checked(requested, _engine.Options, nameof(expiry));
         cancellationToken.ThrowIfCancellationRequested();
@@ -113,6 +129,12 @@ internal sealed class RedLockHandle : ILockHandle
             var extension = await ExtendRound.RunAsync(_engine.Nodes, [new ExtendItem(_lease.Key, LockId, ttl)], _engine.Options.NodeTimeout, _engine.Timeouts)
                 .ConfigureAwait(false);
             var outcome = LeaseRenewer.ApplyExtension(_lease, extension, 0, ttl, _engine.Logger);
+            if (activity is not null)
+            {
+                var votes = extension.VerdictOf(0);
+                RedLockTelemetry.TagVotes(activity, "redlock.extend", votes.Extended, votes.Refused, votes.Failed);
+            }
+
             switch (outcome)
             {
                 case ExtendOutcome.Extended:
@@ -163,12 +185,27 @@ internal sealed class RedLockHandle : ILockHandle
             return;
         }
 
+        using var activity = RedLockTelemetry.StartOperation("redlock.release", Resource);
+        try
+        {
+            await ReleaseOnNodesAsync(activity, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(RedLockTags.Outcome, "released");
+        }
+        catch (Exception ex) when (RedLockTelemetry.NoteFailure(activity, ex))
+        {
+            throw; // never reached: the filter only tags the span
+        }
+    }
+
+    private async Task ReleaseOnNodesAsync(Activity? activity, CancellationToken cancellationToken)
+    {
         _leases.Release(_lease);
 
         // once sent, the release goes on even if the caller stops waiting for it; it returns at a majority and
         // the other nodes are waited for (and a failure there logged) in the background
         var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this)
             .WaitAsync(cancellationToken).ConfigureAwait(false);
+        RedLockTelemetry.TagVotes(activity, "redlock.release", round.Quorum.Granted, round.Quorum.Denied, round.Quorum.Failed);
         if (byMajority)
         {
             _engine.Waiters.Released(Resource); // the next caller of this process in line tries now
