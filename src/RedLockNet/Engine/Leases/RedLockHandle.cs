@@ -185,36 +185,30 @@ internal sealed class RedLockHandle : ILockHandle
             return;
         }
 
+        // one async method (no inner one for the span): a release allocates one state machine, not two
         using var activity = RedLockTelemetry.StartOperation("redlock.release", Resource);
         try
         {
-            await ReleaseOnNodesAsync(activity, cancellationToken).ConfigureAwait(false);
+            _leases.Release(_lease);
+
+            // once sent, the release goes on even if the caller stops waiting for it; it returns at a majority and
+            // the other nodes are waited for (and a failure there logged) in the background
+            var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this)
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            RedLockTelemetry.TagVotes(activity, "redlock.release", round.Quorum.Granted, round.Quorum.Denied, round.Quorum.Failed);
+            if (!byMajority)
+            {
+                var nodes = _engine.Nodes;
+                throw new QuorumUnavailableException(Resource, "release", nodes.Count, _engine.Majority, round.Failures,
+                    $"only {round.Quorum.Granted} confirmed; keys left behind expire with their time to live");
+            }
+
+            _engine.Waiters.Released(Resource); // the next caller of this process in line tries now
             activity?.SetTag(RedLockTags.Outcome, "released");
         }
         catch (Exception ex) when (RedLockTelemetry.NoteFailure(activity, ex))
         {
             throw; // never reached: the filter only tags the span
-        }
-    }
-
-    private async Task ReleaseOnNodesAsync(Activity? activity, CancellationToken cancellationToken)
-    {
-        _leases.Release(_lease);
-
-        // once sent, the release goes on even if the caller stops waiting for it; it returns at a majority and
-        // the other nodes are waited for (and a failure there logged) in the background
-        var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this)
-            .WaitAsync(cancellationToken).ConfigureAwait(false);
-        RedLockTelemetry.TagVotes(activity, "redlock.release", round.Quorum.Granted, round.Quorum.Denied, round.Quorum.Failed);
-        if (byMajority)
-        {
-            _engine.Waiters.Released(Resource); // the next caller of this process in line tries now
-        }
-        else
-        {
-            var nodes = _engine.Nodes;
-            throw new QuorumUnavailableException(Resource, "release", nodes.Count, _engine.Majority, round.Failures,
-                $"only {round.Quorum.Granted} confirmed; keys left behind expire with their time to live");
         }
     }
 
