@@ -164,6 +164,13 @@ public sealed class HostingValidationTests
 
         var ex = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("every minute", Nothing));
         Assert.Equal("cronExpression", ex.ParamName);
+        var notCron = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("not a cron", Nothing));
+        // what was expected first, then Cronos' detail
+        Assert.StartsWith("Expected a cron expression of five fields (minute hour day-of-month month day-of-week, such as \"0 2 * * *\") or six with seconds first", notCron.Message, StringComparison.Ordinal);
+        Assert.Contains("'not a cron' has 3 field(s). Cronos: ", notCron.Message, StringComparison.Ordinal);
+        Assert.Contains("Minutes: Value must be a number between 0 and 59", notCron.Message, StringComparison.Ordinal);
+        var outOfRange = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("61 * * * *", Nothing));
+        Assert.Contains("'61 * * * *' has 5 field(s). Cronos:", outOfRange.Message, StringComparison.Ordinal);
         var negative = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("* * * * *", Nothing, configure: o => o.MisfireGrace = TimeSpan.FromSeconds(-5)));
         Assert.Equal("options.MisfireGrace", negative.ParamName);
         builder.AddCronJob("report", "* * * * *", Nothing);
