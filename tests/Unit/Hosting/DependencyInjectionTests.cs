@@ -241,6 +241,26 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
     }
 
     [Fact]
+    public async Task AddLeaderElection_of_a_work_type_resolves_it_in_a_new_scope_per_term()
+    {
+        var group = Clusters.UniqueResource("scoped-work");
+        using var host = BuildHost([], b =>
+        {
+            b.Services.AddSingleton<WorkSink>();
+            b.Services.AddRedLock(o => Configure(o)).AddLeaderElection<ScopedWork>(group, o => (o.LeaseDuration, o.RenewDeadline, o.RetryPeriod) = (Lease, RenewDeadline, Retry));
+        });
+        await host.StartAsync(Clusters.Bound());
+        var sink = host.Services.GetRequiredService<WorkSink>();
+
+        Assert.True(await UntilAsync(() => !sink.Terms.IsEmpty, TimeSpan.FromSeconds(15)), "the work never ran");
+        await host.StopAsync(Clusters.Bound());
+
+        var (term, work) = Assert.Single(sink.Terms);
+        Assert.Equal(group, term.Group);
+        Assert.True(work.Disposed); // its scope ended with the term
+    }
+
+    [Fact]
     public async Task Cron_tick_observers_hear_every_settled_tick_and_replaced_election_options_keep_the_cron_group()
     {
         using var host = BuildHost([], b => b.Services.AddRedLock(o => Configure(o))
@@ -271,6 +291,26 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
         Assert.Equal("leader", new CronRunner(Locks, jobs, new CronRunnerOptions { Election = new LeaderElectionOptions { Group = "leader" } }).Elector.Group);
         Assert.Equal("reports", new CronRunner(Locks, jobs, new CronRunnerOptions { Election = new LeaderElectionOptions { Group = "reports" } }).Elector.Group);
         Assert.Equal("leader", new LeaderElector(Locks, new LeaderElectionOptions()).Group);
+    }
+
+    /// <summary>Records the terms of <see cref="ScopedWork"/>.</summary>
+    public sealed class WorkSink
+    {
+        public ConcurrentQueue<(LeadershipTerm Term, ScopedWork Work)> Terms { get; } = new();
+    }
+
+    /// <summary>Leader work resolved from the container, one per term.</summary>
+    public sealed class ScopedWork(WorkSink sink) : ILeaderWork, IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public async Task RunAsync(LeadershipTerm term, CancellationToken cancellationToken)
+        {
+            sink.Terms.Enqueue((term, this));
+            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+
+        public void Dispose() => Disposed = true;
     }
 
     /// <summary>Hears ticks.</summary>

@@ -178,4 +178,22 @@ public sealed class HostingValidationTests
         Assert.Equal("name", twice.ParamName);
         Assert.Throws<InvalidOperationException>(() => services.AddRedLock(o => o.Nodes.Add("127.0.0.1:1")));
     }
+
+    [Fact]
+    public void AddLeaderElection_refuses_a_bad_or_changed_group_a_leading_callback_and_one_group_twice()
+    {
+        var builder = new ServiceCollection().AddRedLock(o => o.Nodes.Add("127.0.0.1:1"));
+        Func<LeadershipTerm, CancellationToken, Task> work = (_, _) => Task.CompletedTask;
+
+        Assert.Equal("group", Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection(" ", work)).ParamName);
+        var moved = Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection("owners", work, o => o.Group = "other"));
+        Assert.Equal("configure", moved.ParamName);
+        Assert.Contains("'other'", moved.Message, StringComparison.Ordinal);
+        Assert.Equal("configure", Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection("owners", work, o => o.OnStartedLeading = work)).ParamName);
+        builder.AddLeaderElection("owners", work);
+        Assert.Equal("group", Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection("owners", work)).ParamName);
+        builder.AddLeaderElection("others", work);
+        builder.AddIdempotency();
+        Assert.Throws<InvalidOperationException>(() => builder.AddIdempotency());
+    }
 }
