@@ -44,7 +44,7 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
         await using (var handle = await host.Services.GetRequiredService<IDistributedLockFactory>().AcquireAsync(resource, Clusters.Bound()))
         {
             Assert.NotNull(handle.FencingToken); // minted on acquisition, as configured
-            Assert.All(await Probe.ValuesAsync(resource, "cfg:"), v => Assert.Equal(handle.LockId, v));
+            Assert.True((await Probe.ValuesAsync(resource, "cfg:")).Count(v => v == handle.LockId) >= 2, "not on a majority under the configured prefix");
         }
 
         await host.StopAsync(Clusters.Bound());
@@ -131,8 +131,9 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
         await using var alsoHeld = await paymentLocks.TryAcquireAsync(resource, Clusters.Bound());
         Assert.NotNull(alsoHeld); // another instance, another lock
         Assert.Null(await defaultLocks.TryAcquireAsync(resource, Clusters.Bound())); // the same instance, the same lock
-        Assert.All(await Probe.ValuesAsync(resource, "default:"), v => Assert.Equal(held.LockId, v));
-        Assert.All(await Probe.ValuesAsync(resource, "payments:"), v => Assert.Equal(alsoHeld.LockId, v));
+        // acquisition returns once a majority granted: a slow node may still be answering
+        Assert.True((await Probe.ValuesAsync(resource, "default:")).Count(v => v == held.LockId) >= 2, "the default instance's lock is not on a majority");
+        Assert.True((await Probe.ValuesAsync(resource, "payments:")).Count(v => v == alsoHeld.LockId) >= 2, "the payments instance's lock is not on a majority");
 
         await host.StopAsync(Clusters.Bound());
     }
