@@ -110,31 +110,6 @@ public sealed partial class ReadmeSnippetTests(ThreeNodes nodes) : IClassFixture
         await app.StopAsync(Clusters.Bound());
     }
 
-    /// <summary>The host's errors, with their exceptions, for a failure message.</summary>
-    private sealed class ErrorLog : ILoggerProvider, ILogger
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                Lines.Enqueue($"{formatter(state, exception)} {exception}");
-            }
-        }
-
-        public void Dispose()
-        {
-        }
-    }
-
     /// <summary>The regions of ReadmeSnippets.cs by name, each dedented, regions of one name joined by a blank line.</summary>
     private static Dictionary<string, string> CompiledSnippets()
     {
