@@ -30,7 +30,7 @@ if (embedded is not null)
 var idempotency = builder.Configuration.GetSection("Idempotency");
 builder.Services.AddRedLock(builder.Configuration.GetSection("RedLock"))   // options checked at start, naming the key
     .AddIdempotency(o => idempotency.Bind(o, b => b.ErrorOnUnknownConfiguration = true));
-builder.Services.AddOptions<WebhookOptions>().BindConfiguration("Webhooks", b => b.ErrorOnUnknownConfiguration = true);
+builder.Services.AddOptions<WebhookOptions>().BindConfiguration("Webhooks", b => b.ErrorOnUnknownConfiguration = true).ValidateOnStart();
 builder.Services.AddSingleton<ILedger, InMemoryLedger>();
 builder.Services.AddHealthChecks(); // MERGE(health checks): becomes builder.Services.AddHealthChecks().AddRedLock();
 
