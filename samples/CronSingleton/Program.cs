@@ -7,6 +7,7 @@ using RedLockNet;
 using RedLockNet.Hosting.Cron;
 using RedLockNet.Hosting.DependencyInjection;
 using RedLockNet.Hosting.Election;
+using RedLockNet.Samples;
 
 // Three replicas of one service register the same job, due every 2 seconds, on three Redis-compatible nodes.
 // They elect a leader; only the leader runs the job, and each tick is claimed on a majority of nodes before it runs.

@@ -15,7 +15,7 @@ namespace RedLockNet;
 /// Creates Redlock locks over a set of independent Redis nodes. Thread-safe; create one per set of nodes and share it.
 /// Disposing it closes the connections it opened (never caller-owned ones); locks still held expire with their TTL.
 /// </summary>
-public sealed partial class RedLockFactory : IDistributedLockFactory, IAsyncDisposable
+public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisposable
 {
     private readonly RedLockOptions _options;
     private readonly EngineContext _engine;
@@ -83,7 +83,7 @@ public sealed partial class RedLockFactory : IDistributedLockFactory, IAsyncDisp
     {
         ArgumentNullException.ThrowIfNull(multiplexers);
         var snapshot = (options ?? new RedLockOptions()).Clone();
-        snapshot.Validate();
+        snapshot.ValidateSettings();
         var list = multiplexers.ToList();
         if (list.Count == 0)
         {
@@ -114,7 +114,7 @@ public sealed partial class RedLockFactory : IDistributedLockFactory, IAsyncDisp
     internal static RedLockFactory CreateForNodes(IReadOnlyList<ILockNode> nodes, RedLockOptions options)
     {
         var snapshot = options.Clone();
-        snapshot.Validate();
+        snapshot.ValidateSettings();
         var logger = LoggerFor(snapshot);
         return new RedLockFactory(new NodeSet(nodes), snapshot, logger, new QuarantinePolicy(snapshot, logger));
     }
@@ -163,7 +163,7 @@ public sealed partial class RedLockFactory : IDistributedLockFactory, IAsyncDisp
         }
     }
 
-    /// <summary>Records kept next to locks (leader records, completion records, claimed ticks), for coordination built on locks.</summary>
+    /// <inheritdoc />
     public ILockRecords Records => _records;
 
     /// <summary>The clock every timing decision of this factory uses (<see cref="RedLockOptions.TimeProvider"/>).</summary>
@@ -177,7 +177,7 @@ public sealed partial class RedLockFactory : IDistributedLockFactory, IAsyncDisp
     /// validity, lost-token margin).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The expiry is not usable with these options; names <paramref name="paramName"/>.</exception>
-    public LockTiming TimingFor(TimeSpan expiry, string paramName = "expiry") => LockTiming.Checked(expiry, _options, paramName);
+    public LockTiming TimingFor(TimeSpan expiry, string paramName = "expiry") => _options.TimingFor(expiry, paramName);
 
     /// <summary>The validated options snapshot this factory runs with.</summary>
     internal RedLockOptions Options => _options;

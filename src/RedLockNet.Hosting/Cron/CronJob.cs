@@ -118,7 +118,11 @@ public sealed class CronJob
         }
         catch (CronFormatException ex)
         {
-            throw new ArgumentException($"'{cronExpression}' is not a valid cron expression (five fields, or six with seconds first): {ex.Message}", nameof(cronExpression), ex);
+            throw new ArgumentException(
+                "Expected a cron expression of five fields (minute hour day-of-month month day-of-week, such as \"0 2 * * *\") "
+                + $"or six with seconds first (such as \"*/10 * * * * *\"); '{cronExpression}' has {fields} field(s). Cronos: {ex.Message}",
+                nameof(cronExpression),
+                ex);
         }
     }
 }

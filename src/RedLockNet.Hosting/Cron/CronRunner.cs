@@ -54,6 +54,7 @@ public sealed class CronRunner
         }
 
         var election = _options.Election.Clone();
+        election.Group = _options.Group;
         _userStarted = election.OnStartedLeading;
         election.OnStartedLeading = LeadAsync;
         Elector = new LeaderElector(locks, election);

@@ -5,11 +5,18 @@ namespace RedLockNet.Hosting.Cron;
 /// <summary>Settings of a <see cref="CronRunner"/>: the election its replicas hold, and the misfire grace.</summary>
 public sealed class CronRunnerOptions
 {
+    /// <summary>The election group of a runner whose <see cref="Election"/> options leave the group unset.</summary>
+    public const string DefaultGroup = "cron";
+
     /// <summary>
-    /// The election among the replicas; only the leader runs jobs. Its <see cref="LeaderElectionOptions.Group"/>
-    /// defaults to <c>cron</c>: use one group per set of replicas that share jobs. Callbacks set here run too.
+    /// The election among the replicas; only the leader runs jobs. The runner campaigns in group <c>cron</c>
+    /// (<see cref="DefaultGroup"/>) unless <see cref="LeaderElectionOptions.Group"/> is set here, also when these options
+    /// are replaced by new ones: use one group per set of replicas that share jobs. Callbacks set here run too.
     /// </summary>
-    public LeaderElectionOptions Election { get; set; } = new() { Group = "cron" };
+    public LeaderElectionOptions Election { get; set; } = LeaderElectionOptions.WithDefaultGroup(DefaultGroup);
+
+    /// <summary>The group the runner campaigns in: the election's, when it was set, else <see cref="DefaultGroup"/>.</summary>
+    internal string Group => Election.IsGroupSet ? Election.Group : DefaultGroup;
 
     /// <summary>
     /// A tick missed because no replica led (the leader crashed) runs once on the next leader when it is at most this

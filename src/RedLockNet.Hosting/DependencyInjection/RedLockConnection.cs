@@ -3,8 +3,10 @@ using Microsoft.Extensions.Hosting;
 namespace RedLockNet.Hosting.DependencyInjection;
 
 /// <summary>
-/// The container's one <see cref="RedLockFactory"/>: connects when the host starts (so bad configuration stops the
-/// host at once) or on first use, and is disposed with the container.
+/// The <see cref="RedLockFactory"/> of one <c>AddRedLock</c> registration: connects when the host starts (so bad
+/// configuration stops the host at once) or on first use, and is disposed with the container. Resolve it unkeyed for
+/// the default instance, and keyed by its name (<c>GetRequiredKeyedService&lt;RedLockConnection&gt;("payments")</c>)
+/// for a named one.
 /// </summary>
 public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDisposable
 {
@@ -12,7 +14,18 @@ public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDispo
     private readonly Lock _gate = new();
     private Task<RedLockFactory>? _connecting;
 
-    internal RedLockConnection(RedLockOptions options) => _options = options;
+    internal RedLockConnection(string name, RedLockOptions options)
+    {
+        Name = name;
+        _options = options;
+        Locks = new ConnectedLockFactory(this, options);
+    }
+
+    /// <summary>The instance's name: the one given to <c>AddRedLock(name, ...)</c>, empty for the default instance.</summary>
+    public string Name { get; }
+
+    /// <summary>The factory the container hands out: it waits for the connection, then delegates.</summary>
+    internal ConnectedLockFactory Locks { get; }
 
     /// <summary>The connected factory; connects on the first call.</summary>
     public Task<RedLockFactory> GetFactoryAsync(CancellationToken cancellationToken = default)
@@ -66,9 +79,19 @@ public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDispo
     }
 }
 
-/// <summary>The <see cref="IDistributedLockFactory"/> the container hands out: waits for the connection, then delegates.</summary>
-internal sealed class ConnectedLockFactory(RedLockConnection connection) : IDistributedLockFactory
+/// <summary>
+/// The <see cref="ILockFactoryWithRecords"/> the container hands out: waits for the connection, then delegates. Its
+/// clock and lock timing come from the options, so it can be used (an idempotent processor built on it) before the
+/// nodes are reached.
+/// </summary>
+internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords
 {
+    public ILockRecords Records { get; } = new ConnectedRecords(connection);
+
+    public TimeProvider TimeProvider => options.TimeProvider;
+
+    public LockTiming TimingFor(TimeSpan expiry, string paramName = "expiry") => options.TimingFor(expiry, paramName);
+
     public async Task<ILockHandle> AcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
     {
         var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
@@ -79,5 +102,27 @@ internal sealed class ConnectedLockFactory(RedLockConnection connection) : IDist
     {
         var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
         return await factory.TryAcquireAsync(resource, request, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The connected factory's records, once it is connected.</summary>
+internal sealed class ConnectedRecords(RedLockConnection connection) : ILockRecords
+{
+    public async Task<LockRecordRead> ReadAsync(string resource, string name, CancellationToken cancellationToken = default)
+    {
+        var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
+        return await factory.Records.ReadAsync(resource, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<LockRecordWrite> WriteAsync(ILockHandle holder, string name, string value, LockRecordWriteOptions options, CancellationToken cancellationToken = default)
+    {
+        var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
+        return await factory.Records.WriteAsync(holder, name, value, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<LockRecordWrite> ClaimAsync(ILockHandle holder, LockRecordClaim claim, CancellationToken cancellationToken = default)
+    {
+        var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
+        return await factory.Records.ClaimAsync(holder, claim, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -47,6 +47,9 @@ internal static partial class HostingLog
     [LoggerMessage(113, LogLevel.Error, "A TickSettled handler threw")]
     public static partial void TickHandlerFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(116, LogLevel.Error, "The cron tick observer {Observer} threw")]
+    public static partial void TickObserverFailed(ILogger logger, string observer, Exception exception);
+
     [LoggerMessage(115, LogLevel.Error, "The schedule of job '{Job}' faulted; it restarts in {PauseSeconds:0.##} s")]
     public static partial void ScheduleFaulted(ILogger logger, string job, double pauseSeconds, Exception exception);
 

@@ -8,8 +8,31 @@ namespace RedLockNet.Hosting.Election;
 /// </summary>
 public sealed class LeaderElectionOptions
 {
-    /// <summary>Name of the election: replicas with the same group (on the same nodes and key prefix) elect one leader.</summary>
-    public string Group { get; set; } = "leader";
+    /// <summary>The group a <see cref="LeaderElector"/> campaigns in when none is set.</summary>
+    public const string DefaultGroup = "leader";
+
+    private string _group = DefaultGroup;
+
+    /// <summary>
+    /// Name of the election: replicas with the same group (on the same nodes and key prefix) elect one leader.
+    /// Default <c>leader</c> (<see cref="DefaultGroup"/>); a cron runner keeps its own default, <c>cron</c>, unless this
+    /// is set.
+    /// </summary>
+    public string Group
+    {
+        get => _group;
+        set
+        {
+            _group = value;
+            IsGroupSet = true;
+        }
+    }
+
+    /// <summary>Whether <see cref="Group"/> was set (to anything, null included), rather than left at its default.</summary>
+    internal bool IsGroupSet { get; private set; }
+
+    /// <summary>Options whose group reads <paramref name="group"/> until it is set (a default, not a choice).</summary>
+    internal static LeaderElectionOptions WithDefaultGroup(string group) => new() { _group = group };
 
     /// <summary>
     /// How this replica is named to the others (in <see cref="OnNewLeader"/> and logs). Default: machine name,

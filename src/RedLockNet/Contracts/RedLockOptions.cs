@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Polly;
+using StackExchange.Redis;
 
 namespace RedLockNet;
 
@@ -145,10 +146,66 @@ public sealed class RedLockOptions
     /// </summary>
     public TimeSpan? RestartQuarantinePeriod { get; set; }
 
-    /// <summary>Checks every option; each error names the option (<c>options.X</c>) and the rule.</summary>
-    internal void Validate()
+    /// <summary>
+    /// Checks every option, the node entries included (at least one, each a StackExchange.Redis configuration string
+    /// that names one endpoint). Each error names the option (<c>options.X</c>, <c>options.Nodes[i]</c>) and the rule.
+    /// <see cref="RedLockFactory.ConnectAsync"/> runs it; call it to fail early, as RedLockNet.Hosting's options
+    /// validation does at host start.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option breaks a rule; <see cref="ArgumentException.ParamName"/> names it.</exception>
+    public void Validate()
     {
-                if (KeyPrefix is null)
+        ValidateSettings();
+        ValidateNodes();
+    }
+
+    /// <summary>
+    /// The lock timing of <paramref name="expiry"/> under these options (drift allowance, minimum validity, lost-token
+    /// margin), checked to be usable; what <see cref="RedLockFactory.TimingFor"/> returns for a factory built from them.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The expiry is not usable with these options; names <paramref name="paramName"/>.</exception>
+    public LockTiming TimingFor(TimeSpan expiry, string paramName = "expiry") => LockTiming.Checked(expiry, this, paramName);
+
+    /// <summary>
+    /// The node entries' rules (the text of an entry is never repeated: it may hold a password). The connector parses
+    /// them again to connect; this copy lets options be checked without connecting.
+    /// </summary>
+    private void ValidateNodes()
+    {
+        if (_nodes.Count == 0)
+        {
+            throw new ArgumentException("At least one node is required; Redlock wants 3 or 5 independent Redis servers.", "options.Nodes");
+        }
+
+        for (var i = 0; i < _nodes.Count; i++)
+        {
+            var paramName = $"options.Nodes[{i}]";
+            if (string.IsNullOrWhiteSpace(_nodes[i]))
+            {
+                throw new ArgumentException("Node entries must not be empty.", paramName);
+            }
+
+            int endpoints;
+            try
+            {
+                endpoints = ConfigurationOptions.Parse(_nodes[i]).EndPoints.Count;
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException("Each node must be a valid StackExchange.Redis configuration string such as \"host:port\" or \"host:port,password=...\".", paramName);
+            }
+
+            if (endpoints != 1)
+            {
+                throw new ArgumentException($"Each node entry must name exactly one endpoint (this one names {endpoints}); list independent nodes as separate entries.", paramName);
+            }
+        }
+    }
+
+    /// <summary>Checks every option but the node entries (which callers that bring their own connections do not use).</summary>
+    internal void ValidateSettings()
+    {
+        if (KeyPrefix is null)
         {
             throw new ArgumentNullException("options.KeyPrefix", "KeyPrefix must not be null (use \"\" for no prefix).");
         }

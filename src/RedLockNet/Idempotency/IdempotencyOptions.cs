@@ -41,7 +41,7 @@ public sealed class IdempotencyOptions
 
     /// <summary>Checks every option against the lock factory's rules; each error names the option (<c>options.X</c>) and the rule.</summary>
 #pragma warning disable CA2208 // the names are the caller's: options.X of the options object it passed
-    internal void Validate(RedLockFactory locks)
+    internal void Validate(ILockFactoryWithRecords locks)
     {
         ArgumentNullException.ThrowIfNull(ResourcePrefix, "options.ResourcePrefix");
         ArgumentNullException.ThrowIfNull(Serializer, "options.Serializer");
@@ -55,7 +55,7 @@ public sealed class IdempotencyOptions
 #pragma warning restore CA2208
 
     /// <summary>Checks settings that options and per-call requests share; <paramref name="owner"/> prefixes the parameter names.</summary>
-    internal static void CheckSettings(TimeSpan retention, InProgressBehavior inProgress, TimeSpan wait, TimeSpan expiry, string owner, RedLockFactory locks)
+    internal static void CheckSettings(TimeSpan retention, InProgressBehavior inProgress, TimeSpan wait, TimeSpan expiry, string owner, ILockFactoryWithRecords locks)
     {
         if (retention < TimeSpan.FromSeconds(1) || retention > TimeSpan.FromDays(365))
         {

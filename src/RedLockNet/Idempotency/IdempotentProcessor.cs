@@ -14,12 +14,16 @@ public sealed class IdempotentProcessor
 {
     private const string RecordName = "done";
 
-    private readonly RedLockFactory _locks;
+    private readonly ILockFactoryWithRecords _locks;
     private readonly IdempotencyOptions _options;
 
-    /// <summary>Creates a processor over <paramref name="locks"/>.</summary>
+    /// <summary>
+    /// Creates a processor over <paramref name="locks"/>: a <see cref="RedLockFactory"/>, or the factory a
+    /// dependency-injection container hands out (RedLockNet.Hosting's <c>AddIdempotency</c> registers the processor).
+    /// Nothing is sent until the first call.
+    /// </summary>
     /// <exception cref="ArgumentException">An option breaks a rule (the parameter name says which).</exception>
-    public IdempotentProcessor(RedLockFactory locks, IdempotencyOptions? options = null)
+    public IdempotentProcessor(ILockFactoryWithRecords locks, IdempotencyOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(locks);
         _locks = locks;
@@ -161,7 +165,9 @@ public sealed class IdempotentProcessor
 
         if (newest is null && !read.FromMajority)
         {
-            throw new QuorumUnavailableException(resource, "read the completion record of", _locks.NodeCount, _locks.Majority, read.Failures);
+            // a read waits for every node: each one either answered or failed
+            var nodes = read.Values.Count + read.Failures.Count;
+            throw new QuorumUnavailableException(resource, "read the completion record of", nodes, (nodes / 2) + 1, read.Failures);
         }
 
         return newest;

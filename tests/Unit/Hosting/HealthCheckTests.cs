@@ -22,25 +22,17 @@ public sealed class HealthCheckTests(ITestOutputHelper output)
         await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
         var withPassword = await TryRequirePasswordAsync(cluster);
         var services = new ServiceCollection().AddLogging();
-        services.AddRedLock(o =>
+        void Configure(RedLockOptions o)
         {
             o.NodeTimeout = TimeSpan.FromMilliseconds(500);
             foreach (var endpoint in cluster.Endpoints)
             {
                 o.Nodes.Add(withPassword ? $"{endpoint},password={Password}" : endpoint);
             }
-        });
-        // the keyed lookup of a named instance, registered by hand here
-        services.AddKeyedSingleton("payments", (_, _) =>
-        {
-            var options = new RedLockOptions { NodeTimeout = TimeSpan.FromMilliseconds(500) };
-            foreach (var endpoint in cluster.Endpoints)
-            {
-                options.Nodes.Add(withPassword ? $"{endpoint},password={Password}" : endpoint);
-            }
+        }
 
-            return new RedLockConnection(options);
-        });
+        services.AddRedLock(Configure);
+        services.AddRedLock("payments", Configure); // a named instance: its check resolves the keyed connection
         // a loaded CI machine may take a while to connect and answer: nothing here is about speed
         services.AddHealthChecks()
             .AddRedLock(tags: ["ready"], timeout: TimeSpan.FromSeconds(5), slowThreshold: TimeSpan.FromSeconds(5))

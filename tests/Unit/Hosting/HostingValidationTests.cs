@@ -164,11 +164,36 @@ public sealed class HostingValidationTests
 
         var ex = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("every minute", Nothing));
         Assert.Equal("cronExpression", ex.ParamName);
+        var notCron = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("not a cron", Nothing));
+        // what was expected first, then Cronos' detail
+        Assert.StartsWith("Expected a cron expression of five fields (minute hour day-of-month month day-of-week, such as \"0 2 * * *\") or six with seconds first", notCron.Message, StringComparison.Ordinal);
+        Assert.Contains("'not a cron' has 3 field(s). Cronos: ", notCron.Message, StringComparison.Ordinal);
+        Assert.Contains("Minutes: Value must be a number between 0 and 59", notCron.Message, StringComparison.Ordinal);
+        var outOfRange = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("61 * * * *", Nothing));
+        Assert.Contains("'61 * * * *' has 5 field(s). Cronos:", outOfRange.Message, StringComparison.Ordinal);
         var negative = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("* * * * *", Nothing, configure: o => o.MisfireGrace = TimeSpan.FromSeconds(-5)));
         Assert.Equal("options.MisfireGrace", negative.ParamName);
         builder.AddCronJob("report", "* * * * *", Nothing);
         var twice = Assert.ThrowsAny<ArgumentException>(() => builder.AddCronJob("report", "*/5 * * * *", Nothing));
         Assert.Equal("name", twice.ParamName);
         Assert.Throws<InvalidOperationException>(() => services.AddRedLock(o => o.Nodes.Add("127.0.0.1:1")));
+    }
+
+    [Fact]
+    public void AddLeaderElection_refuses_a_bad_or_changed_group_a_leading_callback_and_one_group_twice()
+    {
+        var builder = new ServiceCollection().AddRedLock(o => o.Nodes.Add("127.0.0.1:1"));
+        Func<LeadershipTerm, CancellationToken, Task> work = (_, _) => Task.CompletedTask;
+
+        Assert.Equal("group", Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection(" ", work)).ParamName);
+        var moved = Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection("owners", work, o => o.Group = "other"));
+        Assert.Equal("configure", moved.ParamName);
+        Assert.Contains("'other'", moved.Message, StringComparison.Ordinal);
+        Assert.Equal("configure", Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection("owners", work, o => o.OnStartedLeading = work)).ParamName);
+        builder.AddLeaderElection("owners", work);
+        Assert.Equal("group", Assert.ThrowsAny<ArgumentException>(() => builder.AddLeaderElection("owners", work)).ParamName);
+        builder.AddLeaderElection("others", work);
+        builder.AddIdempotency();
+        Assert.Throws<InvalidOperationException>(() => builder.AddIdempotency());
     }
 }

@@ -27,3 +27,28 @@ internal sealed class TestLoggerFactory : ILoggerFactory, ILogger
     {
     }
 }
+
+/// <summary>A host's errors, with their exceptions, for a failure message (add it as a logging provider).</summary>
+internal sealed class ErrorLog : ILoggerProvider, ILogger
+{
+    public ConcurrentQueue<string> Lines { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+        {
+            Lines.Enqueue($"{formatter(state, exception)} {exception}");
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -2,9 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using Garnet;
 
-namespace CronSingleton;
+namespace RedLockNet.Samples;
 
-/// <summary>Redis-compatible nodes (Microsoft Garnet) hosted in this process on free loopback ports.</summary>
+/// <summary>
+/// Redis-compatible nodes (Microsoft Garnet) hosted in this process on free loopback ports, so a sample runs with one
+/// command and no servers to install. Linked into each sample that starts them (samples/Shared).
+/// </summary>
 internal sealed class EmbeddedNodes : IDisposable
 {
     private readonly GarnetServer?[] _servers;
