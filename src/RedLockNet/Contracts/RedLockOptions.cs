@@ -166,10 +166,7 @@ public sealed class RedLockOptions
     /// <exception cref="ArgumentOutOfRangeException">The expiry is not usable with these options; names <paramref name="paramName"/>.</exception>
     public LockTiming TimingFor(TimeSpan expiry, string paramName = "expiry") => LockTiming.Checked(expiry, this, paramName);
 
-    /// <summary>
-    /// The node entries' rules (the text of an entry is never repeated: it may hold a password). The connector parses
-    /// them again to connect; this copy lets options be checked without connecting.
-    /// </summary>
+    /// <summary>The node entries' rules: at least one, each a configuration string naming one endpoint.</summary>
     private void ValidateNodes()
     {
         if (_nodes.Count == 0)
@@ -179,27 +176,38 @@ public sealed class RedLockOptions
 
         for (var i = 0; i < _nodes.Count; i++)
         {
-            var paramName = $"options.Nodes[{i}]";
-            if (string.IsNullOrWhiteSpace(_nodes[i]))
-            {
-                throw new ArgumentException("Node entries must not be empty.", paramName);
-            }
-
-            int endpoints;
-            try
-            {
-                endpoints = ConfigurationOptions.Parse(_nodes[i]).EndPoints.Count;
-            }
-            catch (ArgumentException)
-            {
-                throw new ArgumentException("Each node must be a valid StackExchange.Redis configuration string such as \"host:port\" or \"host:port,password=...\".", paramName);
-            }
-
-            if (endpoints != 1)
-            {
-                throw new ArgumentException($"Each node entry must name exactly one endpoint (this one names {endpoints}); list independent nodes as separate entries.", paramName);
-            }
+            _ = ParseNode(_nodes[i], i);
         }
+    }
+
+    /// <summary>
+    /// Parses node entry <paramref name="index"/> and checks it names one endpoint; the one place these rules live
+    /// (the connector parses through it too). The text of an entry is never repeated: it may hold a password.
+    /// </summary>
+    internal static ConfigurationOptions ParseNode(string? node, int index)
+    {
+        var paramName = $"options.Nodes[{index}]";
+        if (string.IsNullOrWhiteSpace(node))
+        {
+            throw new ArgumentException("Node entries must not be empty.", paramName);
+        }
+
+        ConfigurationOptions config;
+        try
+        {
+            config = ConfigurationOptions.Parse(node);
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException("Each node must be a valid StackExchange.Redis configuration string such as \"host:port\" or \"host:port,password=...\".", paramName);
+        }
+
+        if (config.EndPoints.Count != 1)
+        {
+            throw new ArgumentException($"Each node entry must name exactly one endpoint (this one names {config.EndPoints.Count}); list independent nodes as separate entries.", paramName);
+        }
+
+        return config;
     }
 
     /// <summary>Checks every option but the node entries (which callers that bring their own connections do not use).</summary>

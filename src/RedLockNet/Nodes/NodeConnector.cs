@@ -12,23 +12,13 @@ internal static class NodeConnector
     /// <summary>SE.Redis pings each connection this often, so a dead socket is noticed within a few hundred milliseconds.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The connection settings of every node of <paramref name="options"/>, which <see cref="RedLockOptions.Validate"/> has checked.</summary>
     public static IReadOnlyList<ConfigurationOptions> ParseNodes(RedLockOptions options)
     {
-        if (options.Nodes.Count == 0)
-        {
-            throw new ArgumentException("At least one node is required; Redlock wants 3 or 5 independent Redis servers.", "options.Nodes");
-        }
-
         var configs = new ConfigurationOptions[options.Nodes.Count];
         for (var i = 0; i < configs.Length; i++)
         {
-            var node = options.Nodes[i];
-            if (string.IsNullOrWhiteSpace(node))
-            {
-                throw new ArgumentException("Node entries must not be empty.", $"options.Nodes[{i}]");
-            }
-
-            configs[i] = ParseNode(node, i, options);
+            configs[i] = ParseNode(options.Nodes[i], i, options);
         }
 
         return configs;
@@ -36,25 +26,7 @@ internal static class NodeConnector
 
     public static ConfigurationOptions ParseNode(string node, int index, RedLockOptions options)
     {
-        var paramName = $"options.Nodes[{index}]";
-        ConfigurationOptions config;
-        try
-        {
-            config = ConfigurationOptions.Parse(node);
-        }
-        catch (ArgumentException)
-        {
-            // the text may carry a password: do not repeat it
-            throw new ArgumentException("Each node must be a valid StackExchange.Redis configuration string such as \"host:port\" or \"host:port,password=...\".", paramName);
-        }
-
-        if (config.EndPoints.Count != 1)
-        {
-            throw new ArgumentException(
-                $"Each node entry must name exactly one endpoint (this one names {config.EndPoints.Count}); list independent nodes as separate entries.",
-                paramName);
-        }
-
+        var config = RedLockOptions.ParseNode(node, index); // the entry's rules, as options validation applies them
         config.AbortOnConnectFail = false;           // start even while a minority is down; reconnect in the background
         config.BacklogPolicy = BacklogPolicy.FailFast; // a command to a disconnected node fails now instead of queueing
         config.HeartbeatInterval = Heartbeat;
