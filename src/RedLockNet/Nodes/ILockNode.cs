@@ -23,4 +23,13 @@ internal interface ILockNode
     /// after a reconnect. A node that cannot deliver messages leaves those who wait for one to their fallback poll.
     /// </summary>
     Task SubscribeAsync(RedisChannel channel, Action<RedisValue> onMessage) => Task.CompletedTask;
+
+    /// <summary>
+    /// One cheap round trip for a health probe; errors come back as a faulted task. A node that knows only scripts
+    /// (the simulated ones) reads its identity instead of a PING.
+    /// </summary>
+    Task ProbeAsync() => NodeCalls.RunAloneAsync(this, InfoCall.Server.ToCall());
+
+    /// <summary>Time left in restart quarantine; zero when not quarantined (or when the node does not watch restarts).</summary>
+    TimeSpan QuarantineRemaining => TimeSpan.Zero;
 }

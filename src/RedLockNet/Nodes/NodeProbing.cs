@@ -1,4 +1,3 @@
-using RedLockNet.Nodes.Scripts;
 using StackExchange.Redis;
 
 namespace RedLockNet.Nodes;
@@ -7,7 +6,7 @@ namespace RedLockNet.Nodes;
 internal static class NodeProbing
 {
     /// <summary>
-    /// Probes <paramref name="node"/> (a PING, or the pending restart check: see <see cref="RedisLockNode.ProbeAsync"/>)
+    /// Probes <paramref name="node"/> (<see cref="ILockNode.ProbeAsync"/>: a PING, or the pending restart check)
     /// and waits at most <paramref name="timeout"/> for it. Node faults become the status; only
     /// <paramref name="cancellationToken"/> throws.
     /// </summary>
@@ -35,7 +34,7 @@ internal static class NodeProbing
         }
 
         var latency = time.GetElapsedTime(started);
-        var quarantine = node is RedisLockNode redis ? redis.QuarantineRemaining : TimeSpan.Zero;
+        var quarantine = node.QuarantineRemaining;
         return quarantine > TimeSpan.Zero
             ? new NodeStatus(node.Name, true, latency, quarantine, NodeFailureKind.Quarantined, "restarted without persistence, kept out of the vote")
             : new NodeStatus(node.Name, true, latency, TimeSpan.Zero, null, null);
@@ -45,8 +44,7 @@ internal static class NodeProbing
     {
         try
         {
-            // simulated nodes know scripts only: the identity read stands in for a PING
-            return node is RedisLockNode redis ? redis.ProbeAsync() : NodeCalls.RunAloneAsync(node, InfoCall.Server.ToCall());
+            return node.ProbeAsync();
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
         {

@@ -87,15 +87,15 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         }
     }
 
-    /// <summary>Time left in restart quarantine; zero when not quarantined (or not watched).</summary>
-    internal TimeSpan QuarantineRemaining => _watch?.Quarantine.Remaining ?? TimeSpan.Zero;
+    /// <inheritdoc />
+    public TimeSpan QuarantineRemaining => _watch?.Quarantine.Remaining ?? TimeSpan.Zero;
 
     /// <summary>
     /// One round trip for a health probe: PING, or, while the node is suspect after a dropped connection, the restart
     /// check the next granting script would run (so a restarted node shows its quarantine). A quarantine is not an
     /// error here: read <see cref="QuarantineRemaining"/> after.
     /// </summary>
-    internal async Task ProbeAsync()
+    public async Task ProbeAsync()
     {
         if (_watch is { Quarantine.IsSuspect: true } watch)
         {
