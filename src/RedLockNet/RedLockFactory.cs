@@ -222,10 +222,9 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
     }
 
     /// <summary>
-    /// Attempts until acquired or the wait runs out; an attempt under way is let finish. Callers of this factory wait
-    /// in line per resource (<see cref="LocalWaiters"/>): the first tries, with full-jitter back-off between attempts,
-    /// and is woken at once when this process releases the resource. A custom <see cref="RedLockOptions.RetryPipeline"/>
-    /// replaces both.
+    /// Attempts until acquired or the wait runs out; an attempt under way is let finish. Callers wait in line
+    /// (<see cref="WaitInLineAsync"/>); a custom <see cref="RedLockOptions.RetryPipeline"/> replaces the line, the
+    /// waiting room and the back-off: each caller then retries on its own.
     /// </summary>
     private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, bool fair, TimeSpan wait, CancellationToken cancellationToken)
     {
@@ -282,7 +281,8 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
                 ticket = rooms.Issue(waiter);
             }
 
-            for (var attempt = 0; ; attempt++)
+            var pauses = 0;
+            while (true)
             {
                 last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken, ticket).ConfigureAwait(false);
                 if (last.Outcome == AcquireOutcome.Acquired || waitToken.IsCancellationRequested)
@@ -292,14 +292,13 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
 
                 if (ticket is null && last.Outcome == AcquireOutcome.Contended)
                 {
-                    // someone holds it: wait in the room from now on, and take a place there now (the next attempt
-                    // registers the ticket), so a release hands the lock over instead of freeing it for whoever polls first
+                    // someone holds it: wait in the room from now on, and take a place there now, without a pause (the
+                    // next attempt registers the ticket), so a release hands the lock over instead of freeing it
                     ticket = rooms.Issue(waiter);
-                    attempt--;
                     continue;
                 }
 
-                await waiter.PauseAsync(Backoff.FullJitter(_options.MinRetryDelay, _options.MaxRetryDelay, attempt), time, waitToken).ConfigureAwait(false);
+                await waiter.PauseAsync(Backoff.FullJitter(_options.MinRetryDelay, _options.MaxRetryDelay, pauses++), time, waitToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

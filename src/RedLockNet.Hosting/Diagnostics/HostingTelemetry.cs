@@ -45,7 +45,7 @@ internal static class HostingTelemetry
     }
 
     /// <summary>Tags a term's span with why it ended.</summary>
-    public static void TermEnding(Activity? activity, string reason) => activity?.SetTag(RedLockTags.Event, reason);
+    public static void TermEnded(Activity? activity, string reason) => activity?.SetTag(RedLockTags.Event, reason);
 
     /// <summary>
     /// Starts the span of one run of a claimed cron tick (<c>redlock.cron.tick</c>); the job's own spans nest under it.

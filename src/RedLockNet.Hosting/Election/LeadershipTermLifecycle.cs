@@ -65,7 +65,7 @@ internal sealed class LeadershipTermLifecycle : IAsyncDisposable
         _ending.End(why);
         Term.EndReason = _ending.Reason ?? why;
         HostingTelemetry.TermEnded(Options.Group, Term.EndReason.Value.ToString());
-        HostingTelemetry.TermEnding(span, Term.EndReason.Value.ToString());
+        HostingTelemetry.TermEnded(span, Term.EndReason.Value.ToString());
         try
         {
             await work.ConfigureAwait(false);

@@ -22,6 +22,7 @@ internal sealed class WaitingRooms
     private readonly ConcurrentDictionary<string, LocalWaiters.Waiter> _tickets = new(StringComparer.Ordinal);
     private readonly string _factoryId = LockIds.New()[..16];
     private readonly TimeProvider _time;
+    private readonly long _staleMs;
     private long _issued;
 
     public WaitingRooms(RedLockOptions options)
@@ -30,6 +31,7 @@ internal sealed class WaitingRooms
         WakePrefix = options.KeyPrefix + "wake:";
         // a waiter refreshes its ticket at every attempt, at most MaxRetryDelay apart
         Stale = TimeSpan.FromMilliseconds(Math.Max(1000, 3 * options.MaxRetryDelay.TotalMilliseconds));
+        _staleMs = TimeUnits.ToRedisMilliseconds(Stale);
     }
 
     /// <summary>The channel prefix; this factory's channel is the prefix and its id.</summary>
@@ -41,15 +43,9 @@ internal sealed class WaitingRooms
     /// <summary>How long an unseen ticket stays in a room, and how long a lock stays reserved for the first waiter.</summary>
     public TimeSpan Stale { get; }
 
-    /// <summary>Tickets held by waiting callers of this factory (for tests).</summary>
-    public int Waiting => _tickets.Count;
-
     /// <summary>The room of the lock <paramref name="lockKey"/>: keys beside it, in its hash slot.</summary>
-    public WaitingRoom For(RedisKey lockKey)
-    {
-        var ms = TimeUnits.ToRedisMilliseconds(Stale);
-        return new WaitingRoom(lockKey.Append(":waiting"), lockKey.Append(":seen"), ms, ms, WakePrefix);
-    }
+    public WaitingRoom For(RedisKey lockKey) =>
+        new(lockKey.Append(":waiting"), lockKey.Append(":seen"), _staleMs, _staleMs, WakePrefix);
 
     /// <summary>Listens for wake-ups on every node; nodes that are down now subscribe when they reconnect.</summary>
     public Task ListenAsync(NodeSet nodes)

@@ -321,15 +321,6 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
     }
 
-    /// <summary>Tickets waiting in the room of a lock key on this node (for tests).</summary>
-    public int WaitingIn(string lockKey)
-    {
-        lock (_data)
-        {
-            return _rooms.TryGetValue(lockKey + ":waiting", out var room) ? room.Count : 0;
-        }
-    }
-
     /// <summary>The room, without the tickets not seen for its stale time (_waiting_prune.lua).</summary>
     private Dictionary<string, (long Order, long SeenAt)> Room(in WaitingRoom description)
     {
