@@ -50,8 +50,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Node {Node} runs without AOF: if it restarts it forgets the locks it granted and its fencing counters. Enable appendonly with appendfsync always, or keep a restarted node out for longer than the longest lock expiry (see README).")]
     public static partial void NoPersistence(ILogger logger, string node);
 
-    [LoggerMessage(EventId = 17, Level = LogLevel.Warning, Message = "Node {Node} restarted (a new process, up {Uptime} s) without persistence: it does not grant locks for the next {Remaining} ms, until every lock it may have granted before the restart has expired")]
-    public static partial void NodeQuarantined(ILogger logger, string node, long uptime, long remaining);
+    [LoggerMessage(EventId = 17, Level = LogLevel.Warning, Message = "Node {Node} {Finding} {Since} s ago: it does not grant locks for the next {Remaining} ms, until every lock it may have granted before has expired")]
+    public static partial void NodeQuarantined(ILogger logger, string node, string finding, long since, long remaining);
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Node {Node} answers again: {Finding}")]
     public static partial void NodeRechecked(ILogger logger, string node, string finding);

@@ -184,6 +184,11 @@ internal abstract class QuorumRound
                 return;
             }
 
+            if (error is not null)
+            {
+                Nodes[node].Failed(error); // a node that lost its data since we read its epoch is checked before it grants again
+            }
+
             failure = NodeCalls.Classify(Nodes[node].Name, error);
         }
 

@@ -30,6 +30,11 @@ internal interface ILockNode
     /// </summary>
     Task ProbeAsync() => NodeCalls.RunAloneAsync(this, InfoCall.Server.ToCall());
 
+    /// <summary>Hears that a call to this node failed with <paramref name="error"/> (a node that watches for data loss learns from it).</summary>
+    void Failed(Exception error)
+    {
+    }
+
     /// <summary>Time left in restart quarantine; zero when not quarantined (or when the node does not watch restarts).</summary>
     TimeSpan QuarantineRemaining => TimeSpan.Zero;
 }

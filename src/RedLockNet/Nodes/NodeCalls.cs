@@ -34,6 +34,11 @@ internal static class NodeCalls
         {
             return await node.RunAsync(call with { WithText = true }).ConfigureAwait(false);
         }
+        catch (RedisServerException ex) when (EpochCheck.IsChanged(ex))
+        {
+            node.Failed(ex);
+            throw;
+        }
     }
 
     /// <summary>Why a call to <paramref name="node"/> failed, as a vote against.</summary>

@@ -81,7 +81,7 @@ internal static class NodeConnector
     {
         try
         {
-            var identities = await EnsureIndependentAsync(nodes, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
+            var identities = await EnsureIndependentAsync(nodes, policy.EpochKey, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
             var preloads = nodes.Select(node => node.PreloadScriptsAsync()).ToArray();
             try
             {
@@ -94,7 +94,7 @@ internal static class NodeConnector
 
             for (var i = 0; i < nodes.Length; i++)
             {
-                nodes[i].WatchRestarts(policy, identities[i]?.RunId);
+                nodes[i].WatchRestarts(policy, identities[i]);
             }
         }
         catch
@@ -115,9 +115,9 @@ internal static class NodeConnector
     /// Nodes that do not answer now are logged and skipped.
     /// </summary>
     /// <returns>Each node's identity, or null for a node that did not answer.</returns>
-    public static async Task<NodeIdentity?[]> EnsureIndependentAsync(IReadOnlyList<ILockNode> nodes, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<NodeIdentity?[]> EnsureIndependentAsync(IReadOnlyList<ILockNode> nodes, RedisKey epochKey, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
-        var reads = nodes.Select(node => ReadIdentityAsync(node, timeout, time, logger)).ToArray();
+        var reads = nodes.Select(node => ReadIdentityAsync(node, epochKey, timeout, time, logger)).ToArray();
         var identities = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < nodes.Count; i++)
@@ -139,15 +139,15 @@ internal static class NodeConnector
         return identities;
     }
 
-    private static async Task<NodeIdentity?> ReadIdentityAsync(ILockNode node, TimeSpan timeout, TimeProvider time, ILogger logger)
+    private static async Task<NodeIdentity?> ReadIdentityAsync(ILockNode node, RedisKey epochKey, TimeSpan timeout, TimeProvider time, ILogger logger)
     {
         try
         {
-            var info = await NodeCalls.RunAloneAsync(node, InfoCall.Server.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
-            var identity = NodeIdentity.Parse(info.ToString());
+            var reply = await NodeCalls.RunAloneAsync(node, new IdentityCall(epochKey, NodeIdentity.NewEpochSuffix()).ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
+            var identity = NodeIdentity.FromReply(reply);
             if (identity is null)
             {
-                Log.NodeUnreachableAtConnect(logger, node.Name, "INFO server has no run_id");
+                Log.NodeUnreachableAtConnect(logger, node.Name, "its identity read has no run_id or epoch");
             }
             else if (identity.GarnetVersion is { } garnet)
             {

@@ -4,8 +4,19 @@ namespace RedLockNet.Nodes;
 /// <param name="RunId">The server's random id for this run (changes on restart).</param>
 /// <param name="Uptime">How long the server has been running.</param>
 /// <param name="GarnetVersion">The Garnet version when the server is Microsoft Garnet, else null.</param>
-internal sealed record NodeIdentity(string RunId, TimeSpan Uptime, string? GarnetVersion = null)
+/// <param name="Epoch">The node's data epoch (identity.lua), null when not read.</param>
+/// <param name="EpochAge">How long ago, on the node's clock, that epoch began: how long its data has been continuous.</param>
+internal sealed record NodeIdentity(string RunId, TimeSpan Uptime, string? GarnetVersion = null, string? Epoch = null, TimeSpan EpochAge = default)
 {
+    /// <summary>Reads what identity.lua answered; null for a reply of another shape or an INFO text without a run_id.</summary>
+    public static NodeIdentity? FromReply(StackExchange.Redis.RedisResult reply) =>
+        Scripts.IdentityReply.Read(reply) is { } read && Parse(read.Info) is { } identity
+            ? identity with { Epoch = read.Epoch, EpochAge = read.EpochAge }
+            : null;
+
+    /// <summary>Random hex for a new epoch, should the node have none.</summary>
+    public static string NewEpochSuffix() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     /// <summary>Reads <c>run_id</c> and <c>uptime_in_seconds</c> from the text of INFO server; null without a run_id.</summary>
     public static NodeIdentity? Parse(string info)
     {

@@ -20,6 +20,9 @@ internal sealed class QuarantinePolicy
 
     public RestartQuarantineMode Mode => _options.RestartQuarantine;
 
+    /// <summary>The key that holds each node's data epoch (identity.lua): the key prefix plus <c>epoch</c>, which no lock key can be (those have a brace after the prefix).</summary>
+    public StackExchange.Redis.RedisKey EpochKey => _options.KeyPrefix + "epoch";
+
     public TimeProvider Time => _options.TimeProvider;
 
     public ILogger Logger { get; }

@@ -34,9 +34,9 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// Starts watching for restarts (<see cref="RestartWatch"/>), and loads the scripts again whenever the connection
     /// comes back (a restarted server has an empty script cache).
     /// </summary>
-    public void WatchRestarts(QuarantinePolicy policy, string? baselineRunId)
+    public void WatchRestarts(QuarantinePolicy policy, NodeIdentity? baseline)
     {
-        _watch = new RestartWatch(_multiplexer, _database, Name, policy, baselineRunId);
+        _watch = new RestartWatch(_multiplexer, _database, Name, policy, baseline);
         _multiplexer.ConnectionRestored += OnConnectionRestored;
     }
 
@@ -46,7 +46,8 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// </summary>
     public async Task PreloadScriptsAsync()
     {
-        var loads = ScriptCatalog.LockNodeScripts.Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
+        var loads = ScriptCatalog.LockNodeScripts.Concat(ScriptCatalog.EpochCheckedScripts)
+            .Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
         try
         {
             await Task.WhenAll(loads).ConfigureAwait(false);
@@ -64,13 +65,16 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// <inheritdoc />
     public Task<RedisResult> RunAsync(ScriptCall call)
     {
-        if (call.Script.GrantsLocks && _watch is { NeedsAttention: true } watch)
+        if (call.Script.GrantsLocks && _watch is { } watch)
         {
-            return GuardedAsync(watch, call);
+            return watch.NeedsAttention ? GuardedAsync(watch, call) : SendEpochChecked(watch, call);
         }
 
         return call.Script.SendAsync(_database, call);
     }
+
+    /// <inheritdoc />
+    public void Failed(Exception error) => _watch?.Failed(error);
 
     /// <inheritdoc />
     public async Task SubscribeAsync(RedisChannel channel, Action<RedisValue> onMessage)
@@ -155,6 +159,26 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     private async Task<RedisResult> GuardedAsync(RestartWatch watch, ScriptCall call)
     {
         await watch.EnsureMayGrantAsync().ConfigureAwait(false);
-        return await call.Script.SendAsync(_database, call).ConfigureAwait(false);
+        return await SendEpochChecked(watch, call).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a granting script in its epoch-checked form, with the epoch key and the epoch this node last showed appended
+    /// to its keys and arguments: a node that lost its data since refuses, whatever its connection did.
+    /// </summary>
+    private Task<RedisResult> SendEpochChecked(RestartWatch watch, in ScriptCall call)
+    {
+        if (watch.Epoch is not { } epoch)
+        {
+            return call.Script.SendAsync(_database, call); // not read yet: the restart check reads it before the node may grant
+        }
+
+        var keys = new RedisKey[call.Keys.Length + 1];
+        call.Keys.CopyTo(keys, 0);
+        keys[^1] = watch.EpochKey;
+        var args = new RedisValue[call.Args.Length + 1];
+        call.Args.CopyTo(args, 0);
+        args[^1] = epoch;
+        return call.Script.EpochChecked!.SendAsync(_database, call with { Keys = keys, Args = args });
     }
 }

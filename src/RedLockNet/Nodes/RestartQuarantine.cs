@@ -3,17 +3,20 @@ using RedLockNet.Timing;
 namespace RedLockNet.Nodes;
 
 /// <summary>
-/// One node's standing in the vote after connection trouble: the Redlock spec's rule that a node restarted without
-/// its data must stay out until every lock it might have granted has expired. A node is suspect from the moment its
-/// connection drops until a check reads its identity again; if it came back as a new process (new run_id) younger
-/// than the quarantine period and without persistence, it does not grant locks until the period has passed since
-/// its start. Pure logic on a <see cref="TimeProvider"/>; <see cref="RedisLockNode"/> feeds it.
+/// One node's standing in the vote after connection trouble or data loss: the Redlock spec's rule that a node that
+/// lost its data must stay out until every lock it might have granted has expired. A node is suspect from the moment
+/// its connection drops, or a granting script finds that its data epoch changed, until a check reads its identity
+/// again. If its epoch changed (it lost its data, restarted or not), it does not grant locks until the period has
+/// passed since the new epoch began; if it came back as a new process (new run_id) with its epoch but younger than the
+/// period and without persistence (an older snapshot can hold the old epoch), until the period has passed since its
+/// start. Pure logic on a <see cref="TimeProvider"/>; <see cref="RedisLockNode"/> feeds it.
 /// </summary>
 internal sealed class RestartQuarantine
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private string? _runId;
+    private string? _epoch;
     private bool _suspect;
     private long _until; // timestamp before which the node may not grant; 0 when not quarantined
 
@@ -49,6 +52,18 @@ internal sealed class RestartQuarantine
         }
     }
 
+    /// <summary>The data epoch last read from the node (identity.lua); null before the first read.</summary>
+    public string? Epoch
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _epoch;
+            }
+        }
+    }
+
     /// <summary>Time left in quarantine; zero when the node may grant (or must first be checked: see <see cref="IsSuspect"/>).</summary>
     public TimeSpan Remaining
     {
@@ -61,8 +76,11 @@ internal sealed class RestartQuarantine
         }
     }
 
-    /// <summary>The connection dropped (or was never made): whatever answers next may be a new process.</summary>
-    public void ConnectionLost()
+    /// <summary>
+    /// The connection dropped (or was never made), or a granting script found another epoch: whatever answers next
+    /// may have lost its data.
+    /// </summary>
+    public void Suspect()
     {
         lock (_gate)
         {
@@ -71,23 +89,37 @@ internal sealed class RestartQuarantine
     }
 
     /// <summary>The first identity read at connect: this process is the baseline, not a restart.</summary>
-    public void Baseline(string runId)
+    public void Baseline(string runId, string? epoch = null)
     {
         lock (_gate)
         {
             _runId ??= runId;
+            _epoch ??= epoch;
         }
     }
 
     /// <summary>
-    /// A check read the node's identity. Returns the quarantine it now serves (zero when it may grant): a new
-    /// run_id with an uptime below <paramref name="period"/> and no persistence (as <paramref name="mode"/> asks)
-    /// keeps it out until <paramref name="period"/> after its start.
+    /// A check read the node's identity. Returns the quarantine it now serves (zero when it may grant): another
+    /// <paramref name="epoch"/> than the one known keeps it out until <paramref name="period"/> after the new epoch
+    /// began (<paramref name="epochAge"/> ago), persistence or not, unless <paramref name="mode"/> is Off; a new run_id
+    /// with an uptime below <paramref name="period"/> and no persistence (as <paramref name="mode"/> asks) keeps it out
+    /// until <paramref name="period"/> after its start.
     /// </summary>
-    public TimeSpan Checked(string runId, TimeSpan uptime, bool persistent, RestartQuarantineMode mode, TimeSpan period)
+    public TimeSpan Checked(string runId, TimeSpan uptime, bool persistent, RestartQuarantineMode mode, TimeSpan period, string? epoch = null, TimeSpan epochAge = default)
     {
         lock (_gate)
         {
+            // the data epoch began when the node was found without one, so at or after it lost its data: every lock
+            // it forgot was granted before, and has expired a period after the epoch began
+            var lostData = epoch is not null && _epoch is not null && epoch != _epoch;
+            _epoch = epoch ?? _epoch;
+            if (lostData && mode != RestartQuarantineMode.Off)
+            {
+                _runId = runId;
+                _suspect = false;
+                return QuarantineLocked(period - epochAge);
+            }
+
             // without a baseline (the node did not answer at connect), only a process that started after we began
             // watching is a restart we witnessed; an older one was merely slow to answer. Uptime is whole seconds,
             // rounded down: the process may be up to a second older than it says, so only a start more than a second
@@ -102,16 +134,19 @@ internal sealed class RestartQuarantine
             }
 
             // uptime is whole seconds, rounded down: the node may be up to a second older, never younger, than it says
-            var left = period - uptime;
-            if (left <= TimeSpan.Zero)
-            {
-                return RemainingLocked();
-            }
-
-            var until = _time.GetTimestamp() + _time.ToTimestampTicks(left);
-            _until = Math.Max(_until, until);
-            return RemainingLocked();
+            return QuarantineLocked(period - uptime);
         }
+    }
+
+    /// <summary>Keeps the node out for <paramref name="left"/> more (or longer, when it already is).</summary>
+    private TimeSpan QuarantineLocked(TimeSpan left)
+    {
+        if (left > TimeSpan.Zero)
+        {
+            _until = Math.Max(_until, _time.GetTimestamp() + _time.ToTimestampTicks(left));
+        }
+
+        return RemainingLocked();
     }
 
     /// <summary>Time left before <see cref="_until"/>; a quarantine that has run out is cleared.</summary>

@@ -19,21 +19,21 @@ internal sealed class RestartWatch : IDisposable
     private readonly Lock _gate = new();
     private Task? _checking;
 
-    /// <summary>Starts watching. <paramref name="baselineRunId"/> is the process read at connect (not a restart); null when the node did not answer then, so its first answer is checked like a restart.</summary>
-    public RestartWatch(IConnectionMultiplexer multiplexer, IDatabase database, string node, QuarantinePolicy policy, string? baselineRunId)
+    /// <summary>Starts watching. <paramref name="baseline"/> is the identity read at connect (not a restart); null when the node did not answer then, so its first answer is checked like a restart.</summary>
+    public RestartWatch(IConnectionMultiplexer multiplexer, IDatabase database, string node, QuarantinePolicy policy, NodeIdentity? baseline)
     {
         _multiplexer = multiplexer;
         _database = database;
         _node = node;
         _policy = policy;
         Quarantine = new RestartQuarantine(policy.Time);
-        if (baselineRunId is null)
+        if (baseline is null)
         {
-            Quarantine.ConnectionLost();
+            Quarantine.Suspect();
         }
         else
         {
-            Quarantine.Baseline(baselineRunId);
+            Quarantine.Baseline(baseline.RunId, baseline.Epoch);
         }
 
         _multiplexer.ConnectionFailed += OnConnectionFailed;
@@ -41,6 +41,27 @@ internal sealed class RestartWatch : IDisposable
 
     /// <summary>The node's standing in the vote.</summary>
     public RestartQuarantine Quarantine { get; }
+
+    /// <summary>The key of the node's data epoch.</summary>
+    public RedisKey EpochKey => _policy.EpochKey;
+
+    /// <summary>
+    /// The node's data epoch as last read, which a granting script checks first; null until read, and always with
+    /// restart quarantine off (nothing would follow from a change, so the scripts are sent as they are).
+    /// </summary>
+    public string? Epoch => _policy.Mode == RestartQuarantineMode.Off ? null : Quarantine.Epoch;
+
+    /// <summary>
+    /// A call failed: a granting script that found another epoch, or a node that no longer knows our scripts (its
+    /// script cache is gone: a new process, or SCRIPT FLUSH), makes the node suspect, so it is checked before it grants again.
+    /// </summary>
+    public void Failed(Exception error)
+    {
+        if (EpochCheck.IsChanged(error) || LockScript.IsNoScript(error))
+        {
+            Quarantine.Suspect();
+        }
+    }
 
     /// <summary>Whether a granting script must wait for a check or be refused now.</summary>
     public bool NeedsAttention => Quarantine.IsSuspect || Quarantine.Remaining > TimeSpan.Zero;
@@ -74,34 +95,42 @@ internal sealed class RestartWatch : IDisposable
     /// <summary>Stops watching (the multiplexer may belong to the caller and outlive us).</summary>
     public void Dispose() => _multiplexer.ConnectionFailed -= OnConnectionFailed;
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => Quarantine.ConnectionLost();
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => Quarantine.Suspect();
+
+    private static string Finding(bool restarted, bool lostData) =>
+        !lostData ? "restarted without persistence (a new process)"
+        : restarted ? "restarted and lost its data (a new process and a new epoch)"
+        : "lost its data without restarting (a new epoch: FLUSHALL, eviction or a failover)";
 
     /// <summary>Reads the node's identity (and persistence, when it matters) and settles its standing.</summary>
     private async Task CheckAsync()
     {
-        var server = InfoCall.Server.ToCall();
-        var info = await server.Script.EvaluateAsync(_database, server.Keys, server.Args).ConfigureAwait(false);
-        var identity = NodeIdentity.Parse(info.ToString())
-            ?? throw new RedisException("INFO server has no run_id; the node's restart state is unknown");
+        var read = new IdentityCall(_policy.EpochKey, NodeIdentity.NewEpochSuffix()).ToCall();
+        var reply = await read.Script.EvaluateAsync(_database, read.Keys, read.Args).ConfigureAwait(false);
+        var identity = NodeIdentity.FromReply(reply)
+            ?? throw new RedisException("The identity read has no run_id or epoch; the node's restart state is unknown");
         var previous = Quarantine.RunId;
+        var previousEpoch = Quarantine.Epoch;
         var persistent = false;
-        if (identity.RunId != previous && _policy.Mode == RestartQuarantineMode.WhenNotPersistent && identity.GarnetVersion is null)
+        if (identity.RunId != previous && identity.Epoch == previousEpoch && _policy.Mode == RestartQuarantineMode.WhenNotPersistent && identity.GarnetVersion is null)
         {
             var call = InfoCall.Persistence.ToCall();
             var persistence = await call.Script.EvaluateAsync(_database, call.Keys, call.Args).ConfigureAwait(false);
             persistent = NodePersistence.AofEnabled(persistence.ToString()) == true;
         }
 
-        var left = Quarantine.Checked(identity.RunId, identity.Uptime, persistent, _policy.Mode, _policy.Period);
+        var left = Quarantine.Checked(identity.RunId, identity.Uptime, persistent, _policy.Mode, _policy.Period, identity.Epoch, identity.EpochAge);
+        var lostData = previousEpoch is not null && identity.Epoch != previousEpoch;
         if (left > TimeSpan.Zero)
         {
             RedLockTelemetry.RecordQuarantine();
-            Log.NodeQuarantined(_policy.Logger, _node, (long)identity.Uptime.TotalSeconds, (long)left.TotalMilliseconds);
+            Log.NodeQuarantined(_policy.Logger, _node, Finding(identity.RunId != previous, lostData), (long)Math.Min(identity.Uptime.TotalSeconds, identity.EpochAge.TotalSeconds), (long)left.TotalMilliseconds);
         }
-        else if (identity.RunId != previous && _policy.Logger.IsEnabled(LogLevel.Information))
+        else if ((identity.RunId != previous || lostData) && _policy.Logger.IsEnabled(LogLevel.Information))
         {
             var finding = _policy.Mode == RestartQuarantineMode.Off ? "a new process; restart quarantine is off"
-                : persistent ? "a new process with persistence (aof_enabled:1); it votes at once"
+                : lostData ? "it lost its data (new epoch), longer ago than the quarantine period"
+                : persistent ? "a new process with persistence (aof_enabled:1) that kept its data epoch; it votes at once"
                 : previous is null ? "first contact; it has been up longer than the quarantine period"
                 : "a new process, up longer than the quarantine period";
             Log.NodeRechecked(_policy.Logger, _node, finding);

@@ -15,7 +15,7 @@ public sealed class RestartQuarantineTests
         quarantine.Baseline("run-1");
         Assert.False(quarantine.IsSuspect);
 
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
         Assert.True(quarantine.IsSuspect);
         Assert.Equal(TimeSpan.Zero, quarantine.Checked("run-1", TimeSpan.FromSeconds(2), persistent: false, RestartQuarantineMode.Always, Period));
         Assert.False(quarantine.IsSuspect);
@@ -28,7 +28,7 @@ public sealed class RestartQuarantineTests
         var time = new FakeTimeProvider();
         var quarantine = new RestartQuarantine(time);
         quarantine.Baseline("run-1");
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
 
         var left = quarantine.Checked("run-2", TimeSpan.FromSeconds(4), persistent: false, RestartQuarantineMode.WhenNotPersistent, Period);
         Assert.Equal(TimeSpan.FromSeconds(26), left);
@@ -45,7 +45,7 @@ public sealed class RestartQuarantineTests
     {
         var quarantine = new RestartQuarantine(new FakeTimeProvider());
         quarantine.Baseline("run-1");
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
         Assert.Equal(TimeSpan.Zero, quarantine.Checked("run-2", TimeSpan.FromSeconds(31), persistent: false, RestartQuarantineMode.Always, Period));
     }
 
@@ -59,7 +59,7 @@ public sealed class RestartQuarantineTests
     {
         var quarantine = new RestartQuarantine(new FakeTimeProvider());
         quarantine.Baseline("run-1");
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
         var left = quarantine.Checked("run-2", TimeSpan.Zero, persistent, mode, Period);
         Assert.Equal(kept, left > TimeSpan.Zero);
     }
@@ -70,8 +70,8 @@ public sealed class RestartQuarantineTests
         var time = new FakeTimeProvider();
         var restarted = new RestartQuarantine(time);
         var slow = new RestartQuarantine(time);
-        restarted.ConnectionLost(); // unreachable when the factory connected: no baseline
-        slow.ConnectionLost();
+        restarted.Suspect(); // unreachable when the factory connected: no baseline
+        slow.Suspect();
         Assert.True(restarted.IsSuspect);
         time.Advance(TimeSpan.FromSeconds(5));
 
@@ -88,7 +88,7 @@ public sealed class RestartQuarantineTests
         // just before; seen on a loaded machine as a fresh test node kept out of the vote
         var time = new FakeTimeProvider();
         var fresh = new RestartQuarantine(time);
-        fresh.ConnectionLost();
+        fresh.Suspect();
         time.Advance(TimeSpan.FromMilliseconds(900));
         Assert.Equal(TimeSpan.Zero, fresh.Checked("run-1", TimeSpan.Zero, persistent: false, RestartQuarantineMode.WhenNotPersistent, Period));
     }
@@ -99,14 +99,49 @@ public sealed class RestartQuarantineTests
         var time = new FakeTimeProvider();
         var quarantine = new RestartQuarantine(time);
         quarantine.Baseline("run-1");
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
         quarantine.Checked("run-2", TimeSpan.Zero, false, RestartQuarantineMode.Always, Period);
         time.Advance(TimeSpan.FromSeconds(20));
 
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
         Assert.Equal(TimeSpan.FromSeconds(30), quarantine.Checked("run-3", TimeSpan.Zero, false, RestartQuarantineMode.Always, Period));
 
-        quarantine.ConnectionLost();
+        quarantine.Suspect();
         Assert.Equal(TimeSpan.FromSeconds(30), quarantine.Checked("run-3", TimeSpan.FromSeconds(100), false, RestartQuarantineMode.Always, Period));
+    }
+
+    [Fact]
+    public void A_new_epoch_keeps_the_node_out_a_period_after_the_epoch_began_even_with_persistence_or_the_same_process()
+    {
+        var time = new FakeTimeProvider();
+        var quarantine = new RestartQuarantine(time);
+        quarantine.Baseline("run-1", "epoch-1");
+        quarantine.Suspect();
+
+        // same process, persistence on: only the epoch says the data is gone (FLUSHALL, eviction, failover)
+        var left = quarantine.Checked("run-1", TimeSpan.FromHours(1), persistent: true, RestartQuarantineMode.WhenNotPersistent, Period, "epoch-2", TimeSpan.FromSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(27), left);
+        Assert.Equal("epoch-2", quarantine.Epoch);
+
+        time.Advance(TimeSpan.FromSeconds(27));
+        Assert.Equal(TimeSpan.Zero, quarantine.Remaining);
+
+        // the same epoch again later: nothing was lost since
+        quarantine.Suspect();
+        Assert.Equal(TimeSpan.Zero, quarantine.Checked("run-1", TimeSpan.FromHours(1), persistent: true, RestartQuarantineMode.WhenNotPersistent, Period, "epoch-2", TimeSpan.FromSeconds(40)));
+    }
+
+    [Fact]
+    public void A_new_process_that_kept_its_epoch_with_persistence_votes_at_once_and_off_never_quarantines()
+    {
+        var quarantine = new RestartQuarantine(new FakeTimeProvider());
+        quarantine.Baseline("run-1", "epoch-1");
+        quarantine.Suspect();
+        Assert.Equal(TimeSpan.Zero, quarantine.Checked("run-2", TimeSpan.FromSeconds(2), persistent: true, RestartQuarantineMode.WhenNotPersistent, Period, "epoch-1", TimeSpan.FromHours(2)));
+
+        var off = new RestartQuarantine(new FakeTimeProvider());
+        off.Baseline("run-1", "epoch-1");
+        off.Suspect();
+        Assert.Equal(TimeSpan.Zero, off.Checked("run-2", TimeSpan.FromSeconds(2), persistent: false, RestartQuarantineMode.Off, Period, "epoch-2", TimeSpan.Zero));
     }
 }

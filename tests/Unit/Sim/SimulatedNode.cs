@@ -50,6 +50,16 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 
         lock (_data)
         {
+            if (script == IdentityCall.Script)
+            {
+                // identity.lua: the epoch lives with the data, so Wipe() starts a new one; the node's clock is the fake clock
+                var read = IdentityCall.Read(call);
+                var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                var epoch = Get((string)read.EpochKey!) ?? $"{nowMs}-{read.NewEpoch}";
+                _data[(string)read.EpochKey!] = (epoch, long.MaxValue);
+                return Task.FromResult(IdentityReply.Create($"# Server\r\nrun_id:{Name}\r\nuptime_in_seconds:3600\r\n", epoch, nowMs));
+            }
+
             return Task.FromResult(Interpret(call));
         }
     }

@@ -9,8 +9,8 @@ namespace RedLockNet.Nodes.Scripts;
 internal readonly record struct AcquireCall(RedisKey LockKey, string LockId, long TtlMs)
 {
     public static readonly LockScript Script = LockScript.Command(
-        "acquire", "SET KEYS[1] ARGV[1] NX PX ARGV[2]", grantsLocks: true,
-        static (database, keys, args) => database.ExecuteAsync("SET", keys[0], args[0], "NX", "PX", args[1]));
+        "acquire", "SET KEYS[1] ARGV[1] NX PX ARGV[2]",
+        static (database, keys, args) => database.ExecuteAsync("SET", keys[0], args[0], "NX", "PX", args[1]), scriptName: "acquire");
 
     public ScriptCall ToCall() => new(Script, [LockKey], [LockId, TtlMs]);
 

@@ -15,7 +15,7 @@ internal sealed class LockScript
 
     private readonly Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? _command;
 
-    private LockScript(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? command = null)
+    private LockScript(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? command = null, string? checkedText = null)
     {
         Name = name;
         GrantsLocks = grantsLocks;
@@ -24,10 +24,20 @@ internal sealed class LockScript
 #pragma warning disable CA5350 // EVALSHA names scripts by SHA1; this is an identifier, not a security measure
         Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 #pragma warning restore CA5350
+        if (grantsLocks)
+        {
+            EpochChecked = new LockScript(name + "+epoch", Expand(Read("_epoch_check")) + (checkedText ?? text), grantsLocks: false);
+        }
     }
 
     /// <summary>Whether the script can grant a lock or raise a fencing counter (a quarantined node must not run it).</summary>
     public bool GrantsLocks { get; }
+
+    /// <summary>
+    /// For a script that can grant: the same script with the node's epoch check first (<c>_epoch_check.lua</c>), which
+    /// the node layer sends with the epoch key and the epoch it knows appended to the keys and arguments. Null for the others.
+    /// </summary>
+    public LockScript? EpochChecked { get; }
 
     /// <summary>The file name without extension.</summary>
     public string Name { get; }
@@ -78,10 +88,11 @@ internal sealed class LockScript
 
     /// <summary>
     /// A single Redis command in place of a script (cheaper on the server when one command is atomic already);
-    /// <paramref name="text"/> says what it sends. Described and simulated like the scripts.
+    /// <paramref name="text"/> says what it sends. Described and simulated like the scripts. A command that can grant
+    /// names the embedded script (<paramref name="scriptName"/>.lua) that does the same, for its epoch-checked form.
     /// </summary>
-    public static LockScript Command(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>> command) =>
-        new(name, text, grantsLocks, command);
+    public static LockScript Command(string name, string text, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>> command, string? scriptName = null) =>
+        new(name, text, grantsLocks: scriptName is not null, command, scriptName is null ? null : Expand(Read(scriptName)));
 
     /// <summary>Loads <c>name.lua</c>; <paramref name="grantsLocks"/> marks scripts a quarantined node must not run.</summary>
     public static LockScript Load(string name, bool grantsLocks = false) => new(name, Expand(Read(name)), grantsLocks);
@@ -127,6 +138,10 @@ internal static class ScriptCatalog
     public static IReadOnlyList<LockScript> LockNodeScripts { get; } =
     [
         AcquireFencedCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
-        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script,
+        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script,
     ];
+
+    /// <summary>The epoch-checked forms of the scripts that can grant, loaded too while restart quarantine is on.</summary>
+    public static IReadOnlyList<LockScript> EpochCheckedScripts { get; } =
+        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script }.Select(script => script.EpochChecked!)];
 }

@@ -26,3 +26,54 @@ internal readonly record struct FencedSetCall(RedisKey Key, RedisValue Value, lo
 
     public ScriptCall ToCall() => new(Script, [Key], [Value, Token, TtlMs]);
 }
+
+/// <summary>
+/// identity.lua: the node's INFO server text, its data epoch (started here when it has none) and its clock.
+/// KEYS[1] epoch key; ARGV[1] random hex for a new epoch. Reply {INFO server, epoch, node ms}: see <see cref="IdentityReply"/>.
+/// </summary>
+internal readonly record struct IdentityCall(RedisKey EpochKey, string NewEpoch)
+{
+    public static readonly LockScript Script = LockScript.Load("identity");
+
+    public ScriptCall ToCall() => new(Script, [EpochKey], [NewEpoch]);
+
+    public static IdentityCall Read(in ScriptCall call) => new(call.Keys[0], (string)call.Args[0]!);
+}
+
+/// <summary>What identity.lua answered.</summary>
+internal static class IdentityReply
+{
+    /// <summary>The INFO server text, the epoch and its age on the node's clock; null for a reply of another shape.</summary>
+    public static (string Info, string Epoch, TimeSpan EpochAge)? Read(RedisResult result)
+    {
+        if (result.Resp2Type != ResultType.Array || (RedisResult[]?)result is not { Length: 3 } parts
+            || parts[0].Resp2Type != ResultType.BulkString || parts[1].Resp2Type != ResultType.BulkString || parts[2].Resp2Type != ResultType.Integer)
+        {
+            return null;
+        }
+
+        var epoch = (string)parts[1]!;
+        var dash = epoch.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0 || !long.TryParse(epoch.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var created))
+        {
+            return null;
+        }
+
+        var age = TimeSpan.FromMilliseconds(Math.Max(0, (long)parts[2] - created));
+        return ((string)parts[0]!, epoch, age);
+    }
+
+    /// <summary>The reply identity.lua gives.</summary>
+    public static RedisResult Create(string info, string epoch, long nowMs) =>
+        RedisResult.Create([RedisResult.Create((RedisValue)info), RedisResult.Create((RedisValue)epoch), RedisResult.Create(nowMs)]);
+}
+
+/// <summary>The error a node gives when a granting script's epoch check fails (<c>_epoch_check.lua</c>).</summary>
+internal static class EpochCheck
+{
+    public const string ErrorPrefix = "EPOCHCHANGED";
+
+    /// <summary>Whether <paramref name="error"/> is a node saying it lost its data since the epoch this client knows.</summary>
+    public static bool IsChanged(Exception? error) =>
+        error is RedisServerException ex && (ex.Message.StartsWith(ErrorPrefix, StringComparison.Ordinal) || ex.Message.StartsWith("ERR " + ErrorPrefix, StringComparison.Ordinal)); // Garnet puts ERR before a script's error
+}
