@@ -38,7 +38,10 @@ public sealed class IdempotentProcessor
     /// <exception cref="IdempotencyInProgressException">Another delivery is processing the key (see <see cref="IdempotencyOptions.InProgress"/>).</exception>
     /// <exception cref="IdempotencyRecordException">The handler ran but its completion could not be recorded.</exception>
     /// <exception cref="IdempotencyResultTooLargeException">The result exceeds <see cref="IdempotencyOptions.MaxResultBytes"/>.</exception>
-    /// <exception cref="QuorumUnavailableException">Too few nodes answered to tell whether the key was processed.</exception>
+    /// <exception cref="QuorumUnavailableException">
+    /// Too few nodes answered to tell whether the key was processed. With <see cref="InProgressBehavior.Wait"/> this
+    /// comes only after retrying for the wait (<see cref="IdempotencyOptions.WaitTimeout"/>): a short blip is ridden out.
+    /// </exception>
     public Task<IdempotencyOutcome<T>> RunOnceAsync<T>(string key, Func<CancellationToken, Task<T>> handler, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -62,14 +65,29 @@ public sealed class IdempotentProcessor
 
         var time = _locks.TimeProvider;
         var started = time.GetTimestamp();
+        var blips = 0;
         while (true)
         {
-            if (await ReadAsync(resource, cancellationToken).ConfigureAwait(false) is { } done)
+            ILockHandle? handle;
+            try
             {
-                return Replay<T>(key, done);
+                if (await ReadAsync(resource, cancellationToken).ConfigureAwait(false) is { } done)
+                {
+                    return Replay<T>(key, done);
+                }
+
+                handle = await _locks.TryAcquireAsync(resource, new LockRequest { Expiry = expiry, AutoRenew = true, FencingOnAcquire = true }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (QuorumUnavailableException) when (inProgress == InProgressBehavior.Wait && time.GetElapsedTime(started) < wait)
+            {
+                // a blip is not an outage: a caller that waits rides out too few answering nodes within its wait, with
+                // jittered pauses; an attempt after the wait is spent throws its error (naming the nodes) to the caller
+                var left = wait - time.GetElapsedTime(started);
+                var pause = Backoff.FullJitter(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1), blips++);
+                await Task.Delay(pause < left ? pause : left, time, cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
-            var handle = await _locks.TryAcquireAsync(resource, new LockRequest { Expiry = expiry, AutoRenew = true, FencingOnAcquire = true }, cancellationToken).ConfigureAwait(false);
             if (handle is null)
             {
                 var waited = time.GetElapsedTime(started);
