@@ -112,18 +112,10 @@ internal sealed class RedLockHealthCheck(RedLockConnection connection, RedLockHe
 
         if (node.Detail is { } detail)
         {
-            entry["detail"] = Shorten(detail);
+            entry["detail"] = detail; // one line already: the library keeps the gist of a client error
         }
 
         return entry;
-    }
-
-    /// <summary>The gist of a client error: StackExchange.Redis appends its whole connection state after the first "; ".</summary>
-    private static string Shorten(string detail)
-    {
-        var cut = detail.IndexOf("; ", StringComparison.Ordinal);
-        var gist = cut > 0 ? detail[..cut] : detail;
-        return gist.Length <= 200 ? gist : gist[..200] + "…";
     }
 
     private static string Describe(TimeSpan span) => span < TimeSpan.FromSeconds(1)

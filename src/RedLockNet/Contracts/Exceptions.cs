@@ -41,8 +41,13 @@ public sealed class LockTimeoutException : RedLockException
 public sealed class QuorumUnavailableException : RedLockException
 {
     /// <summary>Creates the exception.</summary>
+    /// <remarks>
+    /// The message has one line per failed node (endpoint, kind, the gist of the cause); the full errors are kept as
+    /// <see cref="Exception.InnerException"/> (one node's error, or an <see cref="AggregateException"/> of several) and in
+    /// each <see cref="NodeFailure.Error"/>.
+    /// </remarks>
     public QuorumUnavailableException(string resource, string operation, int nodeCount, int required, IReadOnlyList<NodeFailure> failures, string? detail = null)
-        : base(BuildMessage(resource, operation, nodeCount, required, failures, detail))
+        : base(BuildMessage(resource, operation, nodeCount, required, failures, detail), InnerFrom(failures)!)
     {
         Resource = resource;
         NodeCount = nodeCount;
@@ -70,12 +75,24 @@ public sealed class QuorumUnavailableException : RedLockException
             text += $"; {detail}";
         }
 
-        if (failures.Count > 0)
+        text += ".";
+        foreach (var failure in failures)
         {
-            text += "; failed nodes: " + string.Join("; ", failures.Select(f => f.ToString()));
+            text += Environment.NewLine + "  " + failure;
         }
 
-        return text + ".";
+        return text;
+    }
+
+    private static Exception? InnerFrom(IReadOnlyList<NodeFailure> failures)
+    {
+        var errors = failures.Where(f => f.Error is not null).Select(f => f.Error!).ToArray();
+        return errors.Length switch
+        {
+            0 => null,
+            1 => errors[0],
+            _ => new AggregateException("The errors of the failed nodes, in the order of the message's lines.", errors),
+        };
     }
 }
 
@@ -141,9 +158,12 @@ public enum NodeFailureKind
 /// <summary>One node's failure in one operation.</summary>
 /// <param name="Node">The node's endpoint (host:port; never credentials).</param>
 /// <param name="Kind">What went wrong.</param>
-/// <param name="Detail">A short human-readable reason.</param>
+/// <param name="Detail">A short human-readable reason: one line, the gist of the cause.</param>
 public sealed record NodeFailure(string Node, NodeFailureKind Kind, string Detail)
 {
+    /// <summary>The client's full error behind <see cref="Detail"/>, when there was one (connection dumps and all).</summary>
+    public Exception? Error { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Node} {Kind.ToString().ToLowerInvariant()}: {Detail}";
 }

@@ -41,15 +41,48 @@ internal static class NodeCalls
         }
     }
 
-    /// <summary>Why a call to <paramref name="node"/> failed, as a vote against.</summary>
+    /// <summary>Why a call to <paramref name="node"/> failed, as a vote against: one line, and the full error beside it.</summary>
     public static NodeFailure Classify(string node, Exception? error) => error switch
     {
-        RedisTimeoutException ex => new NodeFailure(node, NodeFailureKind.Timeout, FirstLine(ex.Message)),
+        RedisTimeoutException ex => new NodeFailure(node, NodeFailureKind.Timeout, Gist(ex.Message, node)) { Error = ex },
         NodeQuarantinedException ex => new NodeFailure(node, NodeFailureKind.Quarantined, ex.Message),
-        RedisConnectionException ex => new NodeFailure(node, NodeFailureKind.Unreachable, ex.FailureType + ": " + FirstLine(ex.Message)),
+        RedisConnectionException ex => new NodeFailure(node, NodeFailureKind.Unreachable, WithKind(ex.FailureType.ToString(), Gist(ex.Message, node))) { Error = ex },
         null => new NodeFailure(node, NodeFailureKind.Error, "the call was cancelled"),
-        _ => new NodeFailure(node, NodeFailureKind.Error, FirstLine(error.Message)),
+        _ when EpochCheck.IsChanged(error) => new NodeFailure(node, NodeFailureKind.Error, "the node lost its data since this client read its epoch; it is checked before it votes again") { Error = error },
+        _ => new NodeFailure(node, NodeFailureKind.Error, Gist(error.Message, node)) { Error = error },
     };
+
+    /// <summary>
+    /// The gist of a client error for a one-line reason: its first line, cut before the connection state
+    /// StackExchange.Redis appends (after "; ", or from ", command=", ", last:", ", next:", ", inst:" or " on
+    /// <paramref name="node"/>), at most 160 characters.
+    /// </summary>
+    public static string Gist(string message, string node)
+    {
+        var gist = FirstLine(message);
+        foreach (var marker in GistEnds)
+        {
+            Cut(ref gist, marker);
+        }
+
+        Cut(ref gist, " on " + node);
+        gist = gist.TrimEnd(' ', ',', ';', ':');
+        return gist.Length <= 160 ? gist : gist[..159] + "…";
+    }
+
+    private static readonly string[] GistEnds = ["; ", ", command=", ", last:", ", next:", ", inst:", " (Please take"];
+
+    private static void Cut(ref string text, string marker)
+    {
+        var at = text.IndexOf(marker, StringComparison.Ordinal);
+        if (at > 0)
+        {
+            text = text[..at];
+        }
+    }
+
+    private static string WithKind(string kind, string gist) =>
+        gist.StartsWith(kind, StringComparison.Ordinal) ? gist : kind + ": " + gist;
 
     /// <summary>A node that did not answer within <paramref name="timeout"/>.</summary>
     public static NodeFailure TimedOut(string node, TimeSpan timeout) =>

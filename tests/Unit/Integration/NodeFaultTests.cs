@@ -55,6 +55,18 @@ public sealed class NodeFaultTests
             Assert.Contains(node.Endpoint, ex.Message);
         }
 
+        // a message a person can read: a headline and one short line per failed node, without the client's connection
+        // dump (IOCP, WORKER, POOL ...), which stays in the inner exception for those who want it
+        TestContext.Current.TestOutputHelper?.WriteLine(ex.Message);
+        var lines = ex.Message.Split(Environment.NewLine);
+        Assert.Equal(1 + dead, lines.Length);
+        Assert.All(lines, line => Assert.True(line.Length <= 240, $"a short line: {line}"));
+        Assert.DoesNotContain("IOCP", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("WORKER", ex.Message, StringComparison.Ordinal);
+        Assert.NotNull(ex.InnerException);
+        Assert.All(ex.Failures, f => Assert.NotNull(f.Error));
+        Assert.Contains(ex.Failures, f => f.Error!.Message.Length > f.Detail.Length);
+
         // TryAcquire does not mistake it for contention either
         await Assert.ThrowsAsync<QuorumUnavailableException>(() => locks.TryAcquireAsync(resource, Clusters.Bound()));
     }
