@@ -163,36 +163,30 @@ internal sealed class Lease
     /// <returns>The outcome as it applies to this lease: an extension of a lease that is no longer active changes nothing.</returns>
     public ExtendOutcome Apply(ExtendVerdict verdict, long start, TimeSpan ttl)
     {
-        var newDeadline = LockTiming.For(ttl, _options).DeadlineFrom(start, _time);
+        var timing = LockTiming.For(ttl, _options);
+        var newDeadline = timing.DeadlineFrom(start, _time);
+        var outcome = verdict.Outcome;
         bool lost;
         lock (_gate)
         {
             if (_status is LockStatus.Lost or LockStatus.Released)
             {
-                return verdict.Outcome;
+                return outcome;
             }
 
-            switch (verdict.Outcome)
+            if (outcome == ExtendOutcome.Extended && !timing.IsEnoughAfter(_time.GetElapsedTime(start)))
             {
-                case ExtendOutcome.Extended:
-                    // a majority expire our keys no earlier than start + ttl (their clocks, less drift); an
-                    // earlier deadline no longer binds, a shorter ttl shortens it
-                    _validUntil = newDeadline;
-                    _status = LockStatus.Held;
-                    _capBinds |= _holdCap != long.MaxValue && start + _time.ToTimestampTicks(ttl) >= _holdCap; // clamped to the cap
-                    lost = !ArmDeadline();
-                    break;
-                case ExtendOutcome.Refused:
-                    lost = true;
-                    _status = LockStatus.Lost;
-                    _reason = LockLostReason.Refused;
-                    break;
-                default:
-                    // nodes that did not answer may have applied it: never trust a later deadline, accept an earlier one
-                    _validUntil = Math.Min(_validUntil, newDeadline);
-                    _status = LockStatus.Renewing;
-                    lost = !ArmDeadline();
-                    break;
+                // confirmed by a majority, but so late that less than the minimum validity is left: as for an
+                // acquisition, that does not count, and the lease stays Renewing and is retried until its deadline,
+                // which is the new one (the majority's keys now expire start + ttl after it began, earlier or later)
+                _validUntil = newDeadline;
+                _status = LockStatus.Renewing;
+                lost = !ArmDeadline();
+                outcome = ExtendOutcome.Uncertain;
+            }
+            else
+            {
+                lost = ApplyLocked(outcome, start, ttl, newDeadline);
             }
         }
 
@@ -201,7 +195,37 @@ internal sealed class Lease
             Fire();
         }
 
-        return verdict.Outcome;
+        return outcome;
+    }
+
+    /// <summary>Applies a verdict under the gate; true when the lease is now lost.</summary>
+    private bool ApplyLocked(ExtendOutcome outcome, long start, TimeSpan ttl, long newDeadline)
+    {
+        bool lost;
+        switch (outcome)
+        {
+            case ExtendOutcome.Extended:
+                // a majority expire our keys no earlier than start + ttl (their clocks, less drift); an
+                // earlier deadline no longer binds, a shorter ttl shortens it
+                _validUntil = newDeadline;
+                _status = LockStatus.Held;
+                _capBinds |= _holdCap != long.MaxValue && start + _time.ToTimestampTicks(ttl) >= _holdCap; // clamped to the cap
+                lost = !ArmDeadline();
+                break;
+            case ExtendOutcome.Refused:
+                lost = true;
+                _status = LockStatus.Lost;
+                _reason = LockLostReason.Refused;
+                break;
+            default:
+                // nodes that did not answer may have applied it: never trust a later deadline, accept an earlier one
+                _validUntil = Math.Min(_validUntil, newDeadline);
+                _status = LockStatus.Renewing;
+                lost = !ArmDeadline();
+                break;
+        }
+
+        return lost;
     }
 
     /// <summary>Marks the lease released by its owner; the lost token will not fire after this. True when it was still active.</summary>

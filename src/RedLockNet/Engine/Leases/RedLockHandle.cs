@@ -144,8 +144,10 @@ internal sealed class RedLockHandle : ILockHandle
                     return false;
                 default:
                     var nodes = _engine.Nodes;
+                    var late = extension.VerdictOf(0).Outcome == ExtendOutcome.Extended
+                        ? "a majority confirmed it too late to leave the minimum validity, so it does not count; " : "";
                     throw new QuorumUnavailableException(Resource, "extend", nodes.Count, _engine.Majority, extension.Failures,
-                        "the lock is still held until its current validity deadline unless a renewal succeeds");
+                        late + "the lock is still held until its current validity deadline unless a renewal succeeds");
             }
         }
         finally
