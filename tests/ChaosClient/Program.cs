@@ -6,6 +6,8 @@ using StackExchange.Redis;
 
 // Usage: RedLockNet.ChaosClient --nodes h:p,h:p,h:p --resource-node h:p --lock name --key counter --client id
 //        --ttl-ms 2000 --iterations 5 --duration-ms 20000 --fencing true --think-ms 300 --wait-ms 5000
+//        or: --mode idempotent --nodes ... --resource-node h:p --key delivery-key --starts starts-key --client id
+//        --ttl-ms 2000 --work-ms 60000 (one delivery through IdempotentProcessor; see IdempotentDelivery)
 // Prints one JSON ChaosEvent per line on stdout.
 var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2)
@@ -43,6 +45,16 @@ void Emit(ChaosEvent e)
 
 await using var locks = await RedLockFactory.ConnectAsync(options);
 await using var resource = await ConnectionMultiplexer.ConnectAsync(Arg("resource-node", "") + ",abortConnect=false");
+if (Arg("mode", "locks") == "idempotent")
+{
+    Emit(new ChaosEvent(client, "ready", ChaosEvent.Now));
+    await IdempotentDelivery.RunAsync(
+        locks, resource.GetDatabase(), Arg("key", "delivery"), Arg("starts", "delivery:starts"), client,
+        TimeSpan.FromMilliseconds(Int("ttl-ms", 2000)), TimeSpan.FromMilliseconds(Int("work-ms", 100)), Emit);
+    Emit(new ChaosEvent(client, "done", ChaosEvent.Now));
+    return 0;
+}
+
 var worker = new ChaosWorker(
     client,
     locks,
