@@ -114,3 +114,10 @@ public sealed class SecureNodes : IAsyncLifetime
         return [.. refusals.Distinct()];
     }
 }
+
+/// <summary>The test classes that share one <see cref="SecureNodes"/> cluster (they run one after another).</summary>
+[CollectionDefinition(Name)]
+public sealed class SecureNodesGroup : ICollectionFixture<SecureNodes>
+{
+    public const string Name = "secure nodes";
+}

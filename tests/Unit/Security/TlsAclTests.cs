@@ -11,7 +11,8 @@ namespace RedLockNet.Tests.Unit.Security;
 /// The whole lock flow on nodes that speak TLS only and admit one least-privileged ACL user (the default user off),
 /// and what those nodes refuse.
 /// </summary>
-public sealed class TlsAclTests(SecureNodes nodes, ITestOutputHelper output) : IClassFixture<SecureNodes>
+[Collection(SecureNodesGroup.Name)]
+public sealed class TlsAclTests(SecureNodes nodes, ITestOutputHelper output)
 {
     [Fact]
     public async Task Acquire_renew_fence_wait_record_and_elect_over_tls_as_the_least_privileged_user()
