@@ -38,6 +38,9 @@ public sealed class TestNodeCluster : IAsyncDisposable
     /// <summary>How to reach nodes started with a <see cref="NodeSecurity"/> (user, passwords, CA); <see langword="null"/> for open nodes.</summary>
     public NodeCredentials? Credentials { get; }
 
+    /// <summary>The TLS and ACL files of a secured cluster (for tests that speak TLS to the nodes themselves).</summary>
+    internal SecurityFiles? SecurityFiles => security;
+
     /// <summary>Starts <paramref name="count"/> nodes in parallel and waits until each answers <c>PING</c>.</summary>
     /// <param name="count">How many nodes to start (at least 1).</param>
     /// <param name="backend">The server kind; <see langword="null"/> for <see cref="NodeBackendSelector.FromEnvironment"/>.</param>
