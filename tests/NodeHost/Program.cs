@@ -3,11 +3,12 @@ using System.Runtime.InteropServices;
 using Garnet;
 using Garnet.common;
 
-// Hosts one Garnet server on 127.0.0.1:<port> for the test rig. SIGTERM/SIGINT shut it down cleanly (exit code 0);
+// Hosts one Garnet server on 127.0.0.1:<port> for the test rig; further arguments are Garnet options (the rig's TLS
+// and ACL settings: --tls, --cert-file-name, --auth Acl, --acl-file ...). SIGTERM/SIGINT shut it down cleanly (exit code 0);
 // the rig's SIGKILL/SIGSTOP/SIGCONT act on this process directly.
-if (args.Length != 1 || !int.TryParse(args[0], out _))
+if (args.Length < 1 || !int.TryParse(args[0], out _))
 {
-    await Console.Error.WriteLineAsync("usage: RedLockNet.NodeHost <port>");
+    await Console.Error.WriteLineAsync("usage: RedLockNet.NodeHost <port> [garnet options]");
     return 2;
 }
 
@@ -15,7 +16,7 @@ using var shutdown = new CancellationTokenSource();
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestShutdown);
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestShutdown);
 
-using (var server = new GarnetServer(["--port", args[0], "--bind", "127.0.0.1", "--lua", "true", "--lua-transaction-mode", "true"]))
+using (var server = new GarnetServer(["--port", args[0], "--bind", "127.0.0.1", "--lua", "true", "--lua-transaction-mode", "true", .. args[1..]]))
 {
     try
     {

@@ -19,6 +19,15 @@ public sealed class RedLockOptions
 
     private List<string> _nodes = [];
 
+    /// <summary>
+    /// Adjusts each node's StackExchange.Redis settings, for what a configuration string cannot say: trusting a private
+    /// CA (<c>c =&gt; c.TrustIssuer("/etc/redlock/ca.crt")</c>), a client certificate, a certificate validation callback.
+    /// Called once per entry of <see cref="Nodes"/> when the factory connects, after the entry is parsed and RedLockNet's
+    /// connection settings are applied. Default <see langword="null"/>. Not used by <see cref="RedLockFactory.CreateAsync"/>,
+    /// whose connections are the caller's.
+    /// </summary>
+    public Action<ConfigurationOptions>? ConfigureConnection { get; set; }
+
     /// <summary>Prefix of every key RedLockNet writes. Default <c>redlock:</c>.</summary>
     public string KeyPrefix { get; set; } = "redlock:";
 

@@ -56,7 +56,7 @@ internal sealed class LockRecordStore : ILockRecords
     {
         LockResources.Validate(resource);
         LockRecordRules.CheckName(name, nameof(name));
-        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
+        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), RecordGetCall.IsReadable, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
 
         // every node is bounded by the node timeout; cancellation only stops waiting for them
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);

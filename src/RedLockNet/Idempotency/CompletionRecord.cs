@@ -39,9 +39,9 @@ internal sealed record CompletionRecord(long FencingToken, DateTimeOffset Comple
         {
             return new CompletionRecord(token, DateTimeOffset.FromUnixTimeMilliseconds(completedMs), parts[3] == "ok", Convert.FromBase64String(parts[4]));
         }
-        catch (FormatException)
+        catch (Exception ex) when (ex is FormatException or ArgumentOutOfRangeException)
         {
-            return null;
+            return null; // bad base64, or a time outside DateTimeOffset's range
         }
     }
 }

@@ -42,6 +42,7 @@ internal static class NodeConnector
         }
 
         config.ClientName ??= "redlocknet";
+        options.ConfigureConnection?.Invoke(config); // what a connection string cannot say (a private CA, a client certificate)
         return config;
     }
 

@@ -14,10 +14,13 @@ internal interface INodeCommand
 
     /// <summary>The program and arguments for a server on 127.0.0.1:<paramref name="port"/> using <paramref name="dataDirectory"/>.</summary>
     ProcessStartInfo CreateStartInfo(int port, string dataDirectory);
+
+    /// <summary>The TLS and ACL files the server is started with, which the readiness probe needs too; <see langword="null"/> for an open server.</summary>
+    SecurityFiles? Security => null;
 }
 
-/// <summary>Launches a local <c>redis-server</c> with persistence off.</summary>
-internal sealed class RedisServerCommand : INodeCommand
+/// <summary>Launches a local <c>redis-server</c> with persistence off (TLS only and with an ACL file when <paramref name="security"/> says so).</summary>
+internal sealed class RedisServerCommand(SecurityFiles? security = null) : INodeCommand
 {
     /// <summary>The executable looked up on <c>PATH</c>.</summary>
     public const string ExecutableName = "redis-server";
@@ -29,15 +32,29 @@ internal sealed class RedisServerCommand : INodeCommand
     public string Name => ExecutableName;
 
     /// <inheritdoc />
+    public SecurityFiles? Security => security;
+
+    /// <inheritdoc />
     public TimeSpan ReadyTimeout => TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     public ProcessStartInfo CreateStartInfo(int port, string dataDirectory)
     {
         var info = new ProcessStartInfo(executable);
+        var portText = port.ToString(CultureInfo.InvariantCulture);
+        string[] listen = security is { Security.Tls: true } tls
+            ?
+            [
+                "--port", "0", "--tls-port", portText,
+                "--tls-cert-file", tls.ServerCertificatePath, "--tls-key-file", tls.ServerKeyPath,
+                "--tls-ca-cert-file", tls.CaCertificatePath!, "--tls-auth-clients", "no",
+            ]
+            : ["--port", portText];
+        string[] acl = security?.AclFilePath is { } aclFile ? ["--aclfile", aclFile] : [];
         string[] arguments =
         [
-            "--port", port.ToString(CultureInfo.InvariantCulture),
+            .. listen,
+            .. acl,
             "--bind", "127.0.0.1",
             "--save", string.Empty,
             "--appendonly", "no",
@@ -55,8 +72,12 @@ internal sealed class RedisServerCommand : INodeCommand
     }
 }
 
-/// <summary>Launches the Garnet node host (<c>dotnet RedLockNet.NodeHost.dll &lt;port&gt;</c>); the muxer runs it in its own process, so signals reach the server.</summary>
-internal sealed class GarnetCommand : INodeCommand
+/// <summary>
+/// Launches the Garnet node host (<c>dotnet RedLockNet.NodeHost.dll &lt;port&gt; [garnet options]</c>); the muxer runs it
+/// in its own process, so signals reach the server. TLS (<c>--tls</c> with the PFX) and ACL (<c>--auth Acl</c>) when
+/// <paramref name="security"/> says so.
+/// </summary>
+internal sealed class GarnetCommand(SecurityFiles? security = null) : INodeCommand
 {
     private readonly string dotnet = ExecutableLocator.FindDotnet();
     private readonly string nodeHost = NodeHostLocator.Find();
@@ -68,6 +89,21 @@ internal sealed class GarnetCommand : INodeCommand
     public TimeSpan ReadyTimeout => TimeSpan.FromSeconds(20);
 
     /// <inheritdoc />
-    public ProcessStartInfo CreateStartInfo(int port, string dataDirectory) =>
-        new(dotnet) { ArgumentList = { nodeHost, port.ToString(CultureInfo.InvariantCulture) } };
+    public SecurityFiles? Security => security;
+
+    /// <inheritdoc />
+    public ProcessStartInfo CreateStartInfo(int port, string dataDirectory)
+    {
+        var info = new ProcessStartInfo(dotnet) { ArgumentList = { nodeHost, port.ToString(CultureInfo.InvariantCulture) } };
+        string[] tls = security is { Security.Tls: true } files
+            ? ["--tls", "--cert-file-name", files.ServerPfxPath, "--cert-password", files.ServerPfxPassword, "--client-certificate-required", "false"]
+            : [];
+        string[] acl = security?.AclFilePath is { } aclFile ? ["--auth", "Acl", "--acl-file", aclFile] : [];
+        foreach (var argument in tls.Concat(acl))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
 }

@@ -18,13 +18,15 @@ internal sealed class NodeProcess
     private readonly OutputTail output = new();
     private readonly string name;
     private readonly string dataDirectory;
+    private readonly SecurityFiles? security;
     private int released;
 
-    private NodeProcess(Process process, string name, int port, string dataDirectory)
+    private NodeProcess(Process process, string name, int port, string dataDirectory, SecurityFiles? security)
     {
         this.process = process;
         this.name = name;
         this.dataDirectory = dataDirectory;
+        this.security = security;
         Port = port;
     }
 
@@ -48,7 +50,7 @@ internal sealed class NodeProcess
         info.WorkingDirectory = dataDirectory;
 
         var process = new Process { StartInfo = info };
-        var node = new NodeProcess(process, command.Name, port, dataDirectory);
+        var node = new NodeProcess(process, command.Name, port, dataDirectory, command.Security);
         process.OutputDataReceived += (_, e) => node.output.Add(string.Empty, e.Data);
         process.ErrorDataReceived += (_, e) => node.output.Add("[stderr] ", e.Data);
         try
@@ -82,7 +84,7 @@ internal sealed class NodeProcess
         return node;
     }
 
-    /// <summary>Polls a TCP connect + <c>PING</c> until <c>+PONG</c>, the process exits, or <paramref name="timeout"/> passes.</summary>
+    /// <summary>Polls a TCP connect (TLS handshake and AUTH as the rig's admin on a secured node) + <c>PING</c> until <c>+PONG</c>, the process exits, or <paramref name="timeout"/> passes.</summary>
     /// <exception cref="TestNodeStartException">The process exited or did not answer in time.</exception>
     public async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -99,7 +101,7 @@ internal sealed class NodeProcess
                 };
             }
 
-            if (await RespProbe.PingAsync(Port, TimeSpan.FromSeconds(1), cancellationToken) && !process.HasExited)
+            if (await RespProbe.PingAsync(Port, TimeSpan.FromSeconds(1), cancellationToken, security) && !process.HasExited)
             {
                 return;
             }

@@ -3,10 +3,15 @@ using Microsoft.Extensions.Logging;
 
 namespace RedLockNet.Tests.Unit.Integration;
 
-/// <summary>Collects every formatted log line (and exception text) so tests can check what the library writes.</summary>
-internal sealed class TestLoggerFactory : ILoggerFactory, ILogger
+/// <summary>
+/// Collects every formatted log line (and exception text) so tests can check what the library writes; as a factory
+/// (<c>RedLockOptions.LoggerFactory</c>) or as a host's logging provider. Scopes' states go to <see cref="Scopes"/>.
+/// </summary>
+internal sealed class TestLoggerFactory : ILoggerFactory, ILoggerProvider, ILogger
 {
     public ConcurrentQueue<string> Lines { get; } = new();
+
+    public ConcurrentQueue<string> Scopes { get; } = new();
 
     public ILogger CreateLogger(string categoryName) => this;
 
@@ -14,7 +19,11 @@ internal sealed class TestLoggerFactory : ILoggerFactory, ILogger
     {
     }
 
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull
+    {
+        Scopes.Enqueue(state.ToString() ?? string.Empty);
+        return null;
+    }
 
     public bool IsEnabled(LogLevel logLevel) => true;
 

@@ -62,7 +62,7 @@ internal static class GrantReply
 
         if (result.Resp2Type is ResultType.SimpleString or ResultType.BulkString)
         {
-            return (true, 0); // SET ... NX answered OK
+            return ((string?)result == "OK", 0); // SET ... NX answered OK; any other string is no grant
         }
 
         if (result.Resp2Type == ResultType.Array)

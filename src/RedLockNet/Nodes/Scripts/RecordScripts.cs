@@ -23,11 +23,16 @@ internal readonly record struct RecordPutCall(RedisKey LockKey, RedisKey RecordK
 /// <summary>record_get.lua: reads a record. KEYS[1] record key. Reply: the value, or nil.</summary>
 internal readonly record struct RecordGetCall(RedisKey RecordKey)
 {
+    public static readonly Func<RedisResult, bool> IsReadable = static result => result.IsNull || IsText(result);
+
     public static readonly LockScript Script = LockScript.Load("record_get");
 
     public ScriptCall ToCall() => new(Script, [RecordKey], []);
 
     public static RecordGetCall Read(in ScriptCall call) => new(call.Keys[0]);
+
+    /// <summary>Whether a reply is a string (a record value), the only shape a string conversion cannot throw on.</summary>
+    public static bool IsText(RedisResult result) => result.Resp2Type is ResultType.BulkString or ResultType.SimpleString;
 }
 
 /// <summary>
@@ -52,15 +57,20 @@ internal static class RecordReply
 
     public const long NotHolder = -1;
 
-    /// <summary>The code (1, -1, or 0 when another value was found) and the other value.</summary>
+    /// <summary>The code (1, -1, or 0 when another value was found) and the other value; a reply of any other shape reads as not the holder.</summary>
     public static (long Code, string? Found) Read(RedisResult result)
     {
+        if (result.IsNull)
+        {
+            return (NotHolder, null);
+        }
+
         if (result.Resp2Type == ResultType.Integer)
         {
             return ((long)result == Written ? Written : NotHolder, null);
         }
 
-        return result.IsNull ? (NotHolder, null) : (0, (string?)result);
+        return RecordGetCall.IsText(result) ? (0, (string?)result) : (NotHolder, null);
     }
 
     /// <summary>The reply the scripts give for <paramref name="code"/> / <paramref name="found"/>.</summary>
