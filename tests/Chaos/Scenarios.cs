@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using RedLockNet.TestRig;
 
 namespace RedLockNet.Chaos;
 
@@ -232,7 +233,7 @@ public sealed class Scenarios
         var seed = Seed + 7;
         var ttl = TimeSpan.FromSeconds(2);
         await using var rig = await ChaosRig.StartAsync("g", Bound());
-        var proxies = rig.LockNodes.Select((n, i) => new SlowProxy(n.Port, seed + i)
+        var proxies = rig.LockNodes.Select((n, i) => new FaultProxy(n.Port, seed + i)
         {
             MinDelay = TimeSpan.FromMilliseconds(100),
             MaxDelay = TimeSpan.FromMilliseconds(850),
@@ -250,7 +251,7 @@ public sealed class Scenarios
 
         foreach (var p in proxies)
         {
-            p.Slow = true;
+            p.Fault = LinkFault.Slow;
         }
 
         using var stop = new CancellationTokenSource();
@@ -258,7 +259,7 @@ public sealed class Scenarios
         await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(40), "contenders");
         foreach (var p in proxies)
         {
-            p.Slow = false;
+            p.Fault = LinkFault.None;
         }
 
         var history = rig.History.Snapshot();
