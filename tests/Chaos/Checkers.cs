@@ -28,25 +28,38 @@ public static class Checkers
         return holds;
     }
 
-    /// <summary>Mutual exclusion: no two clients' holds overlap.</summary>
-    public static List<string> MutualExclusion(IReadOnlyList<ChaosEvent> history)
+    /// <summary>Two clients' holds that overlap: <paramref name="Later"/> acquired before <paramref name="Earlier"/> ended.</summary>
+    public sealed record Overlap(Hold Earlier, Hold Later)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"mutex: {Earlier.Client}#{Earlier.Op} holds until +{ChaosEvent.Ms(Earlier.End - Later.Start):0} ms after {Later.Client}#{Later.Op} acquired");
+    }
+
+    /// <summary>Every pair of different clients' overlapping holds.</summary>
+    public static List<Overlap> Overlaps(IReadOnlyList<ChaosEvent> history)
     {
         var holds = Holds(history).OrderBy(h => h.Start).ToList();
-        var violations = new List<string>();
+        var overlaps = new List<Overlap>();
         for (var i = 0; i < holds.Count; i++)
         {
             for (var j = i + 1; j < holds.Count && holds[j].Start < holds[i].End; j++)
             {
                 if (holds[j].Client != holds[i].Client)
                 {
-                    violations.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"mutex: {holds[i].Client}#{holds[i].Op} holds until +{ChaosEvent.Ms(holds[i].End - holds[j].Start):0} ms after {holds[j].Client}#{holds[j].Op} acquired"));
+                    overlaps.Add(new Overlap(holds[i], holds[j]));
                 }
             }
         }
 
-        return violations;
+        return overlaps;
     }
+
+    /// <summary>Mutual exclusion: no two clients' holds overlap.</summary>
+    public static List<string> MutualExclusion(IReadOnlyList<ChaosEvent> history) => [.. Overlaps(history).Select(o => o.ToString())];
+
+    /// <summary>Nothing hangs: no client operation outlived its bound (a "hang" event, recorded by the worker).</summary>
+    public static List<string> Hangs(IReadOnlyList<ChaosEvent> history) =>
+        [.. history.Where(e => e.Kind == "hang").Select(e => $"hang: {e.Client}#{e.Op} did not finish within its bound")];
 
     /// <summary>
     /// Fencing: no accepted write (certainly after another accepted one, by real time) carries a lower token; every
@@ -113,4 +126,7 @@ public static class Checkers
         .. ValidityUse(history),
         .. finalCounter is { } c ? LostUpdates(history, c) : [],
     ];
+
+    /// <summary>Every safety checker, and nothing hung.</summary>
+    public static List<string> All(IReadOnlyList<ChaosEvent> history, long? finalCounter) => [.. Safety(history, finalCounter), .. Hangs(history)];
 }

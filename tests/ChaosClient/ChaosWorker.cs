@@ -18,6 +18,12 @@ public sealed class ChaosWorker(
     TimeSpan wait,
     Action<ChaosEvent> record)
 {
+    /// <summary>
+    /// How long one operation (acquire, read, think, write, release) may take before it counts as a hang: its wait, TTL
+    /// and think time plus 10 s for node timeouts and the resource's own command timeout.
+    /// </summary>
+    public TimeSpan OpBound { get; init; } = wait + ttl + think + TimeSpan.FromSeconds(10);
+
     /// <summary>Runs up to <paramref name="iterations"/> operations, stopping at <paramref name="duration"/> or cancellation.</summary>
     public async Task<int> RunAsync(int iterations, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -38,8 +44,20 @@ public sealed class ChaosWorker(
         return op;
     }
 
-    /// <summary>One lock, read-modify-write, release.</summary>
+    /// <summary>One lock, read-modify-write, release, within <see cref="OpBound"/>; past it a "hang" is recorded and TimeoutException thrown.</summary>
     public async Task OneAsync(int op, CancellationToken cancellationToken)
+    {
+        var one = UnboundedOneAsync(op, cancellationToken);
+        if (await Task.WhenAny(one, Task.Delay(OpBound, CancellationToken.None)) != one)
+        {
+            record(new ChaosEvent(client, "hang", ChaosEvent.Now, op));
+            throw new TimeoutException($"{client} op {op} on '{lockName}' did not finish within {OpBound.TotalSeconds:0.#} s (hang)");
+        }
+
+        await one;
+    }
+
+    private async Task UnboundedOneAsync(int op, CancellationToken cancellationToken)
     {
         var t0 = ChaosEvent.Now;
         ILockHandle handle;
