@@ -5,8 +5,11 @@ namespace RedLockNet.Chaos;
 /// <summary>Checks a recorded history; each returns the violations it found (empty when none).</summary>
 public static class Checkers
 {
-    /// <summary>A hold: from the acquisition's return to min(release start, validity deadline); only acquisitions whose EnsureValid passed.</summary>
-    public sealed record Hold(string Client, int Op, long Start, long End, long Token);
+    /// <summary>
+    /// A hold: from the acquisition's return to min(release start, validity deadline); only acquisitions whose
+    /// EnsureValid passed. <paramref name="Begun"/> is when the acquire started (its grants on the nodes are made between).
+    /// </summary>
+    public sealed record Hold(string Client, int Op, long Begun, long Start, long End, long Token);
 
     public static List<Hold> Holds(IReadOnlyList<ChaosEvent> history)
     {
@@ -22,7 +25,7 @@ public static class Checkers
 
             var released = group.FirstOrDefault(e => e.Kind == "released");
             var end = Math.Min(released?.T ?? long.MaxValue, acquired.ValidUntil);
-            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T, end, acquired.Token));
+            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T0, acquired.T, end, acquired.Token));
         }
 
         return holds;
@@ -63,7 +66,7 @@ public static class Checkers
 
     /// <summary>
     /// Fencing: no accepted write (certainly after another accepted one, by real time) carries a lower token; every
-    /// refused write's token is below that of a write accepted before the refusal returned.
+    /// refused write or read has a token below that of a write accepted, or a fenced read made, before the refusal returned.
     /// </summary>
     public static List<string> Fencing(IReadOnlyList<ChaosEvent> history)
     {
@@ -80,11 +83,13 @@ public static class Checkers
             }
         }
 
-        foreach (var r in history.Where(e => e.Kind == "write-refused"))
+        // a fenced read registers its token too (ChaosWorker.FencedReads), so a higher-token read also justifies a refusal
+        var seen = history.Where(e => e.Kind is "write-ok" or "read").ToList();
+        foreach (var r in history.Where(e => e.Kind is "write-refused" or "read-refused"))
         {
-            if (!accepted.Any(a => a.T0 < r.T && a.Token > r.Token))
+            if (!seen.Any(a => a.T0 < r.T && a.Token > r.Token))
             {
-                violations.Add($"fencing: {r.Client}#{r.Op} token {r.Token} refused though no higher token had been accepted");
+                violations.Add($"fencing: {r.Client}#{r.Op} token {r.Token} refused ({r.Kind}) though no higher token had been seen");
             }
         }
 
@@ -117,6 +122,16 @@ public static class Checkers
             .Where(e => e.Kind == "valid" && deadlines.TryGetValue((e.Client, e.Op), out var until) && e.T > until)
             .Select(e => $"validity: {e.Client}#{e.Op} passed EnsureValid after its deadline")];
     }
+
+    /// <summary>One run of a scheduled tick: which tick, by whom, under which epoch, when (timestamp).</summary>
+    public sealed record TickRun(DateTimeOffset Tick, string Replica, long Epoch, bool IsCatchUp, long At)
+    {
+        public override string ToString() => $"{Replica} epoch {Epoch}{(IsCatchUp ? " catch-up" : string.Empty)}";
+    }
+
+    /// <summary>Each tick at most once: the ticks that ran more than once, with their runs in time order.</summary>
+    public static List<(DateTimeOffset Tick, List<TickRun> Runs)> TicksRunTwice(IEnumerable<TickRun> runs) =>
+        [.. runs.GroupBy(r => r.Tick).Where(g => g.Count() > 1).OrderBy(g => g.Key).Select(g => (g.Key, g.OrderBy(r => r.At).ToList()))];
 
     /// <summary>Every safety checker.</summary>
     public static List<string> Safety(IReadOnlyList<ChaosEvent> history, long? finalCounter) =>

@@ -33,6 +33,21 @@ public sealed partial class Scenarios
     }
 
     [Fact]
+    public async Task H_control_fenced_writes_alone_lose_an_update_when_both_holders_read_first()
+    {
+        // the same overlap; reads no longer register the token: the holder's write lands (its token is the highest
+        // written so far) between the second client's read and write, and the second client's write, computed from
+        // the same value, is accepted after it
+        var (rig, violations, mutex) = await ClockStepAsync("h-write-only", fencing: true, fencedReads: false);
+        await using (rig)
+        {
+            Assert.NotEmpty(mutex);
+            Assert.Contains(violations, v => v.StartsWith("lost-update", StringComparison.Ordinal));
+            Assert.Contains(rig.History.Snapshot(), e => e.Client == "holder" && e.Kind == "write-ok");
+        }
+    }
+
+    [Fact]
     public async Task I1_a_holder_cut_off_from_a_majority_is_told_before_its_deadline()
     {
         var clock = Stopwatch.StartNew();
@@ -280,8 +295,11 @@ public sealed partial class Scenarios
         Assert.Empty(violations);
     }
 
-    /// <summary>h/h-control: a holder's keys are cut short by an (emulated) clock step on n0 and n1 while it works.</summary>
-    private static async Task<(ChaosRig Rig, List<string> Violations, List<string> Mutex)> ClockStepAsync(string name, bool fencing)
+    /// <summary>
+    /// h and its controls: a holder's keys are cut short by an (emulated) clock step on n0 and n1 between its read and
+    /// its write (it thinks 1.5 s); a second client then takes the lock, reads, thinks 2 s and writes.
+    /// </summary>
+    private static async Task<(ChaosRig Rig, List<string> Violations, List<string> Mutex)> ClockStepAsync(string name, bool fencing, bool fencedReads = true)
     {
         var clock = Stopwatch.StartNew();
         var seed = Seed + 8;
@@ -298,7 +316,7 @@ public sealed partial class Scenarios
                 {
                     read.TrySetResult();
                 }
-            });
+            }, fencedReads);
             var holderTask = holder.OneAsync(0, Bound());
             await Bounded.Within(Task.WhenAny(read.Task, holderTask), TimeSpan.FromSeconds(10), "the holder's acquire and read");
             if (!read.Task.IsCompleted)
@@ -308,7 +326,7 @@ public sealed partial class Scenarios
             }
 
             var cut = await rig.StepClockAsync(0, OneHour) + await rig.StepClockAsync(1, OneHour);
-            var second = rig.Worker("second", secondLocks, ttl, fencing, Think, TimeSpan.FromSeconds(1));
+            var second = rig.Worker(rig.Main, "second", secondLocks, ttl, fencing, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), fencedReads: fencedReads);
             await second.OneAsync(0, Bound());
             await Bounded.Within(holderTask, TimeSpan.FromSeconds(20), "holder");
 
@@ -316,7 +334,7 @@ public sealed partial class Scenarios
             var violations = Checkers.All(history, await rig.ReadCounterAsync(fencing));
             var mutex = Checkers.MutualExclusion(history);
             var stale = history.FirstOrDefault(e => e.Client == "holder" && e.Kind is "write-ok" or "write-refused");
-            rig.Report($"{name} clock step +1h (emulated) on n0,n1 under the holder, fencing {(fencing ? "on" : "off (control)")}", seed,
+            rig.Report($"{name} clock step +1h (emulated) on n0,n1 under the holder, fencing {(!fencing ? "off (control)" : fencedReads ? "on (reads and writes)" : "on writes only (control)")}", seed,
                 $"{cut} keys cut; second client acquired: {history.Any(e => e.Client == "second" && e.Kind == "acquired")}; holder's write: {stale?.Kind ?? "none"}",
                 clock.Elapsed, violations);
             return (rig, violations, mutex);
