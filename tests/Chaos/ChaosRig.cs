@@ -38,6 +38,9 @@ internal sealed class ChaosRig : IAsyncDisposable
     /// <summary>How long a node may take to be killed, restarted, paused or resumed (a Garnet restart is a new dotnet process).</summary>
     private static readonly TimeSpan NodeOpBound = TimeSpan.FromSeconds(45);
 
+    private static readonly SemaphoreSlim SharedGate = new(1, 1);
+    private static TestNodeCluster? shared;
+
     private readonly List<IAsyncDisposable> owned = [];
     private readonly ConnectionMultiplexer?[] admins = new ConnectionMultiplexer?[3];
     private readonly string name;
@@ -71,18 +74,39 @@ internal sealed class ChaosRig : IAsyncDisposable
 
     public string Backend => Cluster.Backend.ToString();
 
+    /// <summary>
+    /// A scenario's rig on the suite's nodes: the 4 nodes are started once and shared by the scenarios, which run one
+    /// at a time and use their own lock names; they are started afresh when a scenario left one down or paused (a
+    /// Garnet start costs seconds per node). The nodes are killed when the test process exits.
+    /// </summary>
     public static async Task<ChaosRig> StartAsync(string name, CancellationToken cancellationToken)
     {
-        var cluster = await TestNodeCluster.StartAsync(4, backend: null, log: Log, cancellationToken);
+        var cluster = await SharedClusterAsync(cancellationToken);
+        var resource = await Bounded.Within(ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[3] + ",abortConnect=false,connectTimeout=2000"), TimeSpan.FromSeconds(20), "connecting to the resource node");
+        return new ChaosRig(cluster, resource, name);
+    }
+
+    private static async Task<TestNodeCluster> SharedClusterAsync(CancellationToken cancellationToken)
+    {
+        await SharedGate.WaitAsync(cancellationToken);
         try
         {
-            var resource = await ConnectionMultiplexer.ConnectAsync(cluster.Endpoints[3] + ",abortConnect=false,connectTimeout=2000");
-            return new ChaosRig(cluster, resource, name);
+            if (shared is { } cluster && cluster.Nodes.All(n => n.IsRunning && !n.IsPaused))
+            {
+                return cluster;
+            }
+
+            if (shared is not null)
+            {
+                await shared.DisposeAsync();
+            }
+
+            shared = await TestNodeCluster.StartAsync(4, backend: null, log: Log, cancellationToken);
+            return shared;
         }
-        catch
+        finally
         {
-            await cluster.DisposeAsync();
-            throw;
+            SharedGate.Release();
         }
     }
 
@@ -239,6 +263,5 @@ internal sealed class ChaosRig : IAsyncDisposable
         }
 
         await Resource.DisposeAsync();
-        await Cluster.DisposeAsync();
     }
 }
