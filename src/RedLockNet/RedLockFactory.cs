@@ -285,6 +285,7 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
             while (true)
             {
                 last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken, ticket).ConfigureAwait(false);
+                waiter.LastAttempt = last;
                 if (last.Outcome == AcquireOutcome.Acquired || waitToken.IsCancellationRequested)
                 {
                     return last;
@@ -303,8 +304,11 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // the wait ran out between attempts, or before this caller's turn came
-            return last ?? new AcquireAttempt(AcquireOutcome.Contended, time.GetElapsedTime(started), [], "other callers of this process were ahead in line", null);
+            // the wait ran out between attempts, or before this caller's turn came: then the nodes' last answer to the
+            // line decides the outcome, so a caller behind is told of too few nodes, not of a lock held by others
+            return last ?? (_engine.Waiters.AttemptAhead(waiter) is { Outcome: AcquireOutcome.QuorumUnavailable } ahead
+                ? new AcquireAttempt(AcquireOutcome.QuorumUnavailable, time.GetElapsedTime(started), ahead.Failures, "other callers of this process were ahead in line; the last attempt made for them: " + (ahead.Detail ?? "too few nodes answered"), null)
+                : new AcquireAttempt(AcquireOutcome.Contended, time.GetElapsedTime(started), [], "other callers of this process were ahead in line", null));
         }
         finally
         {

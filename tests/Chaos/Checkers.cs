@@ -5,8 +5,11 @@ namespace RedLockNet.Chaos;
 /// <summary>Checks a recorded history; each returns the violations it found (empty when none).</summary>
 public static class Checkers
 {
-    /// <summary>A hold: from the acquisition's return to min(release start, validity deadline); only acquisitions whose EnsureValid passed.</summary>
-    public sealed record Hold(string Client, int Op, long Start, long End, long Token);
+    /// <summary>
+    /// A hold: from the acquisition's return to min(release start, validity deadline); only acquisitions whose
+    /// EnsureValid passed. <paramref name="Begun"/> is when the acquire started (its grants on the nodes are made between).
+    /// </summary>
+    public sealed record Hold(string Client, int Op, long Begun, long Start, long End, long Token);
 
     public static List<Hold> Holds(IReadOnlyList<ChaosEvent> history)
     {
@@ -22,35 +25,48 @@ public static class Checkers
 
             var released = group.FirstOrDefault(e => e.Kind == "released");
             var end = Math.Min(released?.T ?? long.MaxValue, acquired.ValidUntil);
-            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T, end, acquired.Token));
+            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T0, acquired.T, end, acquired.Token));
         }
 
         return holds;
     }
 
-    /// <summary>Mutual exclusion: no two clients' holds overlap.</summary>
-    public static List<string> MutualExclusion(IReadOnlyList<ChaosEvent> history)
+    /// <summary>Two clients' holds that overlap: <paramref name="Later"/> acquired before <paramref name="Earlier"/> ended.</summary>
+    public sealed record Overlap(Hold Earlier, Hold Later)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"mutex: {Earlier.Client}#{Earlier.Op} holds until +{ChaosEvent.Ms(Earlier.End - Later.Start):0} ms after {Later.Client}#{Later.Op} acquired");
+    }
+
+    /// <summary>Every pair of different clients' overlapping holds.</summary>
+    public static List<Overlap> Overlaps(IReadOnlyList<ChaosEvent> history)
     {
         var holds = Holds(history).OrderBy(h => h.Start).ToList();
-        var violations = new List<string>();
+        var overlaps = new List<Overlap>();
         for (var i = 0; i < holds.Count; i++)
         {
             for (var j = i + 1; j < holds.Count && holds[j].Start < holds[i].End; j++)
             {
                 if (holds[j].Client != holds[i].Client)
                 {
-                    violations.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"mutex: {holds[i].Client}#{holds[i].Op} holds until +{ChaosEvent.Ms(holds[i].End - holds[j].Start):0} ms after {holds[j].Client}#{holds[j].Op} acquired"));
+                    overlaps.Add(new Overlap(holds[i], holds[j]));
                 }
             }
         }
 
-        return violations;
+        return overlaps;
     }
+
+    /// <summary>Mutual exclusion: no two clients' holds overlap.</summary>
+    public static List<string> MutualExclusion(IReadOnlyList<ChaosEvent> history) => [.. Overlaps(history).Select(o => o.ToString())];
+
+    /// <summary>Nothing hangs: no client operation outlived its bound (a "hang" event, recorded by the worker).</summary>
+    public static List<string> Hangs(IReadOnlyList<ChaosEvent> history) =>
+        [.. history.Where(e => e.Kind == "hang").Select(e => $"hang: {e.Client}#{e.Op} did not finish within its bound")];
 
     /// <summary>
     /// Fencing: no accepted write (certainly after another accepted one, by real time) carries a lower token; every
-    /// refused write's token is below that of a write accepted before the refusal returned.
+    /// refused write or read has a token below that of a write accepted, or a fenced read made, before the refusal returned.
     /// </summary>
     public static List<string> Fencing(IReadOnlyList<ChaosEvent> history)
     {
@@ -67,11 +83,13 @@ public static class Checkers
             }
         }
 
-        foreach (var r in history.Where(e => e.Kind == "write-refused"))
+        // a fenced read registers its token too (ChaosWorker.FencedReads), so a higher-token read also justifies a refusal
+        var seen = history.Where(e => e.Kind is "write-ok" or "read").ToList();
+        foreach (var r in history.Where(e => e.Kind is "write-refused" or "read-refused"))
         {
-            if (!accepted.Any(a => a.T0 < r.T && a.Token > r.Token))
+            if (!seen.Any(a => a.T0 < r.T && a.Token > r.Token))
             {
-                violations.Add($"fencing: {r.Client}#{r.Op} token {r.Token} refused though no higher token had been accepted");
+                violations.Add($"fencing: {r.Client}#{r.Op} token {r.Token} refused ({r.Kind}) though no higher token had been seen");
             }
         }
 
@@ -105,6 +123,16 @@ public static class Checkers
             .Select(e => $"validity: {e.Client}#{e.Op} passed EnsureValid after its deadline")];
     }
 
+    /// <summary>One run of a scheduled tick: which tick, by whom, under which epoch, when (timestamp).</summary>
+    public sealed record TickRun(DateTimeOffset Tick, string Replica, long Epoch, bool IsCatchUp, long At)
+    {
+        public override string ToString() => $"{Replica} epoch {Epoch}{(IsCatchUp ? " catch-up" : string.Empty)}";
+    }
+
+    /// <summary>Each tick at most once: the ticks that ran more than once, with their runs in time order.</summary>
+    public static List<(DateTimeOffset Tick, List<TickRun> Runs)> TicksRunTwice(IEnumerable<TickRun> runs) =>
+        [.. runs.GroupBy(r => r.Tick).Where(g => g.Count() > 1).OrderBy(g => g.Key).Select(g => (g.Key, g.OrderBy(r => r.At).ToList()))];
+
     /// <summary>Every safety checker.</summary>
     public static List<string> Safety(IReadOnlyList<ChaosEvent> history, long? finalCounter) =>
     [
@@ -113,4 +141,7 @@ public static class Checkers
         .. ValidityUse(history),
         .. finalCounter is { } c ? LostUpdates(history, c) : [],
     ];
+
+    /// <summary>Every safety checker, and nothing hung.</summary>
+    public static List<string> All(IReadOnlyList<ChaosEvent> history, long? finalCounter) => [.. Safety(history, finalCounter), .. Hangs(history)];
 }

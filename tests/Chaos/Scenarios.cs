@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using RedLockNet.TestRig;
 
 namespace RedLockNet.Chaos;
 
@@ -7,7 +8,8 @@ namespace RedLockNet.Chaos;
 /// Jepsen-style lock scenarios: clients record a history while faults are injected; checkers then look for
 /// violations. Controls (b, f) must find one. Runs sequentially (one class); seeds are fixed.
 /// </summary>
-public sealed class Scenarios
+[Collection(nameof(Scenarios))]
+public sealed partial class Scenarios
 {
     public const int Seed = 20261126;
 
@@ -45,18 +47,18 @@ public sealed class Scenarios
         {
             await Task.Delay(TimeSpan.FromMilliseconds(1000 + random.Next(1000)), Bound());
             var victim = random.Next(3);
-            await rig.LockNodes[victim].KillAsync();
+            await rig.KillAsync(victim);
             await Task.Delay(TimeSpan.FromMilliseconds(200 + random.Next(400)), Bound());
-            await rig.LockNodes[victim].RestartAsync(Bound());
+            await rig.RestartAsync(victim);
             faults += $", kill-9+restart-empty n{victim}";
         }
 
         await Task.Delay(TimeSpan.FromSeconds(2), Bound());
         await stop.CancelAsync();
-        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+        await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
 
         var history = rig.History.Snapshot();
-        var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing: true));
+        var violations = Checkers.All(history, await rig.ReadCounterAsync(fencing: true));
         rig.Report("a kill-minority+restart-empty, quarantine on", seed, faults, clock.Elapsed, violations);
         Assert.Empty(violations);
     }
@@ -96,7 +98,7 @@ public sealed class Scenarios
 
         var spared = random.Next(3);
         var victims = Enumerable.Range(0, 3).Where(i => i != spared).ToArray();
-        await Task.WhenAll(victims.Select(v => rig.LockNodes[v].KillAsync()));
+        await Task.WhenAll(victims.Select(v => rig.KillAsync(v)));
         var downStart = ChaosEvent.Now;
         var violations = new List<string>();
         var probes = 0;
@@ -142,7 +144,7 @@ public sealed class Scenarios
             violations.Add($"safety: {grantedWhileDown} acquisitions started and ended while a majority was down");
         }
 
-        await Task.WhenAll(victims.Select(v => rig.LockNodes[v].RestartAsync(Bound())));
+        await Task.WhenAll(victims.Select(v => rig.RestartAsync(v)));
         var upStart = ChaosEvent.Now;
         var recovered = Stopwatch.StartNew();
         while (!rig.History.Snapshot().Any(e => e.Kind == "acquired" && e.T > upStart) && recovered.Elapsed < TimeSpan.FromSeconds(20))
@@ -157,8 +159,8 @@ public sealed class Scenarios
         }
 
         await stop.CancelAsync();
-        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
-        violations.AddRange(Checkers.Safety(rig.History.Snapshot(), await rig.ReadCounterAsync(fencing: true)));
+        await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+        violations.AddRange(Checkers.All(rig.History.Snapshot(), await rig.ReadCounterAsync(fencing: true)));
         rig.Report("c kill-majority then restart", seed,
             string.Create(CultureInfo.InvariantCulture, $"kill-9 n{victims[0]},n{victims[1]}; {probes} probes failed fast (worst {worst.TotalMilliseconds:0} ms); recovered {recovered.Elapsed.TotalSeconds:0.0}s after restart"),
             clock.Elapsed, violations);
@@ -183,17 +185,17 @@ public sealed class Scenarios
         var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(2)).RunAsync(1000, TimeSpan.FromSeconds(20), stop.Token)).ToList();
         await Task.Delay(TimeSpan.FromMilliseconds(1000 + random.Next(1000)), Bound());
         var victim = random.Next(3);
-        await rig.LockNodes[victim].PauseAsync();
+        await rig.PauseAsync(victim);
         var pausedAt = ChaosEvent.Now;
         await Task.Delay(ttl * 2, Bound());
         var resumedAt = ChaosEvent.Now;
-        await rig.LockNodes[victim].ResumeAsync();
+        await rig.ResumeAsync(victim);
         await Task.Delay(TimeSpan.FromSeconds(2.5), Bound());
         await stop.CancelAsync();
-        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+        await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
 
         var history = rig.History.Snapshot();
-        var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing: true));
+        var violations = Checkers.All(history, await rig.ReadCounterAsync(fencing: true));
         var duringPause = history.Count(e => e.Kind == "acquired" && e.T > pausedAt && e.T < resumedAt);
         if (duringPause == 0)
         {
@@ -228,15 +230,15 @@ public sealed class Scenarios
     [Fact]
     public async Task G_slow_nodes_never_let_an_expired_lock_be_used()
     {
+        // 6 resources x 3 contenders (3 factories, each working on every resource), all through slow links, so the
+        // run makes 120 acquisitions (about 12 s here; at most 30 s): round trips of 2 x 10-200 ms against a 1 s TTL and a 350 ms node
+        // timeout, so some answers come too late to count and some grants leave little validity
         var clock = Stopwatch.StartNew();
         var seed = Seed + 7;
-        var ttl = TimeSpan.FromSeconds(2);
+        var ttl = TimeSpan.FromSeconds(1);
+        var (min, max) = (TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(200));
         await using var rig = await ChaosRig.StartAsync("g", Bound());
-        var proxies = rig.LockNodes.Select((n, i) => new SlowProxy(n.Port, seed + i)
-        {
-            MinDelay = TimeSpan.FromMilliseconds(100),
-            MaxDelay = TimeSpan.FromMilliseconds(850),
-        }).ToList();
+        var proxies = rig.LockNodes.Select((n, i) => new FaultProxy(n.Port, seed + i) { MinDelay = min, MaxDelay = max }).ToList();
         foreach (var p in proxies)
         {
             rig.Own(p);
@@ -245,30 +247,43 @@ public sealed class Scenarios
         var factories = new List<RedLockFactory>();
         for (var i = 0; i < 3; i++)
         {
-            factories.Add(await rig.FactoryAsync(o => o.NodeTimeout = TimeSpan.FromMilliseconds(1700), proxies.Select(p => p.Endpoint)));
+            factories.Add(await rig.FactoryAsync(o => o.NodeTimeout = TimeSpan.FromMilliseconds(350), proxies.Select(p => p.Endpoint)));
         }
 
         foreach (var p in proxies)
         {
-            p.Slow = true;
+            p.Fault = LinkFault.Slow;
         }
 
+        var groups = Enumerable.Range(0, 6).Select(r => rig.Group($"r{r}")).ToList();
         using var stop = new CancellationTokenSource();
-        var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(4)).RunAsync(1000, TimeSpan.FromSeconds(10), stop.Token)).ToList();
-        await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(40), "contenders");
-        foreach (var p in proxies)
+        var workers = groups.SelectMany(g => factories.Select((f, i) => rig.Worker(g, $"{g.Label}.c{i}", f, ttl, fencing: true, Think, TimeSpan.FromSeconds(4)).RunAsync(1000, TimeSpan.FromSeconds(30), stop.Token))).ToList();
+        var running = Stopwatch.StartNew();
+        while (groups.Sum(g => g.History.Count("acquired")) < 120 && running.Elapsed < TimeSpan.FromSeconds(30))
         {
-            p.Slow = false;
+            await Task.Delay(100, Bound());
         }
 
-        var history = rig.History.Snapshot();
-        var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing: true));
+        await stop.CancelAsync();
+        await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+        foreach (var p in proxies)
+        {
+            p.Fault = LinkFault.None;
+        }
+
+        var violations = await rig.CheckAllAsync(groups, fencing: true);
+        var history = ChaosRig.Combined(groups);
         var acquired = history.Where(e => e.Kind == "acquired").ToList();
+        if (acquired.Count < 100)
+        {
+            violations.Add($"g: only {acquired.Count} acquisitions; the scenario needs 100 to mean something");
+        }
+
         var eaten = acquired.Count(e => ChaosEvent.Ms(e.ValidUntil - e.T) < ttl.TotalMilliseconds / 2);
         var minValidity = acquired.Count == 0 ? 0 : acquired.Min(e => ChaosEvent.Ms(e.ValidUntil - e.T));
-        rig.Report("g slow nodes (proxy delay)", seed,
-            string.Create(CultureInfo.InvariantCulture, $"delay 100-850 ms per chunk each way; {eaten} grants with <50% validity left, least {minValidity:0} ms"),
-            clock.Elapsed, violations);
+        rig.Report("g slow nodes (proxy delay), 6 resources", seed,
+            string.Create(CultureInfo.InvariantCulture, $"delay {min.TotalMilliseconds:0}-{max.TotalMilliseconds:0} ms per chunk each way; {eaten} grants with <50% validity left, least {minValidity:0} ms"),
+            clock.Elapsed, violations, history);
         Assert.Empty(violations);
     }
 
@@ -302,7 +317,7 @@ public sealed class Scenarios
                 throw new TimeoutException("The ChaosClient did not take the lock: " + client.StandardError);
             }
 
-            await client.PauseAsync();
+            await Bounded.Within(client.PauseAsync(), TimeSpan.FromSeconds(10), "SIGSTOP of the ChaosClient");
             var factories = new List<RedLockFactory>();
             for (var i = 0; i < 2; i++)
             {
@@ -312,14 +327,14 @@ public sealed class Scenarios
             using var stop = new CancellationTokenSource();
             var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing, Think, TimeSpan.FromSeconds(5)).RunAsync(1000, TimeSpan.FromSeconds(30), stop.Token)).ToList();
             await Task.Delay(ttl * 2 + TimeSpan.FromMilliseconds(500), Bound());
-            await client.ResumeAsync();
+            await Bounded.Within(client.ResumeAsync(), TimeSpan.FromSeconds(10), "SIGCONT of the ChaosClient");
             var exited = await client.WaitForExitAsync(TimeSpan.FromSeconds(20));
             await Task.Delay(500, Bound());
             await stop.CancelAsync();
-            await BoundedAsync(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+            await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
 
             var history = rig.History.Snapshot();
-            var violations = Checkers.Safety(history, await rig.ReadCounterAsync(fencing));
+            var violations = Checkers.All(history, await rig.ReadCounterAsync(fencing));
             if (!exited)
             {
                 violations.Add("liveness: the ChaosClient did not finish after SIGCONT");
@@ -347,7 +362,7 @@ public sealed class Scenarios
     {
         var holderLocks = await rig.FactoryAsync(o => Quarantine(o, mode, ttl));
         var secondLocks = await rig.FactoryAsync(o => Quarantine(o, mode, ttl));
-        await rig.LockNodes[2].KillAsync();
+        await rig.KillAsync(2);
         var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var holder = new ChaosWorker("holder", holderLocks, rig.Resource.GetDatabase(), rig.LockName, rig.CounterKey, ttl, true, ttl, TimeSpan.FromSeconds(5), e =>
         {
@@ -365,16 +380,16 @@ public sealed class Scenarios
 
         var acquired = rig.History.Snapshot().First(e => e.Client == "holder" && e.Kind == "acquired");
         await Task.WhenAll(
-            rig.LockNodes[2].RestartAsync(Bound()),
+            rig.RestartAsync(2),
             Task.Run(async () =>
             {
-                await rig.LockNodes[1].KillAsync();
-                await rig.LockNodes[1].RestartAsync(Bound());
+                await rig.KillAsync(1);
+                await rig.RestartAsync(1);
             }));
         var left = ChaosEvent.Ms(acquired.ValidUntil - ChaosEvent.Now);
         var second = rig.Worker("second", secondLocks, ttl, fencing: true, Think, TimeSpan.FromMilliseconds(Math.Max(0, left) + 1500));
         await second.OneAsync(0, Bound());
-        await BoundedAsync(holderTask, TimeSpan.FromSeconds(20), "holder");
+        await Bounded.Within(holderTask, TimeSpan.FromSeconds(20), "holder");
         return string.Create(CultureInfo.InvariantCulture, $"TTL {ttl.TotalSeconds:0}s; holder on n0,n1 (n2 down); n2 restarted empty, n1 kill-9+restart-empty; {left:0} ms of holder validity left");
     }
 
@@ -385,8 +400,8 @@ public sealed class Scenarios
     private static async Task<TimeSpan> CalibratedTtlAsync(ChaosRig rig)
     {
         var restart = Stopwatch.StartNew();
-        await rig.LockNodes[2].KillAsync();
-        await rig.LockNodes[2].RestartAsync(Bound());
+        await rig.KillAsync(2);
+        await rig.RestartAsync(2);
         // generous: in CI the unit suite runs beside this one on 2 cores, and Garnet restarts then take longer
         var ttl = TimeSpan.FromSeconds(Math.Max(3, Math.Ceiling((restart.Elapsed * 2).TotalSeconds + 4)));
         ChaosRig.Log(string.Create(CultureInfo.InvariantCulture, $"node restart took {restart.ElapsedMilliseconds} ms: TTL {ttl.TotalSeconds:0} s"));
@@ -397,15 +412,5 @@ public sealed class Scenarios
     {
         options.RestartQuarantine = mode;
         options.RestartQuarantinePeriod = ttl + TimeSpan.FromSeconds(1); // >= TTL + drift
-    }
-
-    private static async Task BoundedAsync(Task task, TimeSpan bound, string what)
-    {
-        if (await Task.WhenAny(task, Task.Delay(bound)) != task)
-        {
-            throw new TimeoutException($"{what} did not finish within {bound} (hang)");
-        }
-
-        await task;
     }
 }

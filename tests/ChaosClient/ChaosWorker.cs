@@ -18,6 +18,31 @@ public sealed class ChaosWorker(
     TimeSpan wait,
     Action<ChaosEvent> record)
 {
+    /// <summary>
+    /// How long one operation (acquire, read, think, write, release) may take before it counts as a hang: its wait, TTL
+    /// and think time plus 10 s for node timeouts and the resource's own command timeout.
+    /// </summary>
+    public TimeSpan OpBound { get; init; } = wait + ttl + think + TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The read half of a fenced read-modify-write, over the hash <see cref="FencedWrites"/> keeps (fields value and
+    /// fence): refuses a token lower than the highest seen, else raises the fence to it and returns the value. Without
+    /// it, two overlapping holders that both read before either writes both have their writes accepted (in token
+    /// order), and one increment is lost: fenced writes alone protect blind writes, not read-modify-write.
+    /// </summary>
+    private const string FencedReadScript = """
+        local seen = tonumber(redis.call('HGET', KEYS[1], 'fence') or '-1')
+        if tonumber(ARGV[1]) < seen then return {0, 0} end
+        redis.call('HSET', KEYS[1], 'fence', ARGV[1])
+        return {1, tonumber(redis.call('HGET', KEYS[1], 'value') or '0')}
+        """;
+
+    /// <summary>
+    /// With fencing, whether the read registers the token too (<see cref="FencedReadScript"/>); default true. False
+    /// reads with <see cref="FencedWrites.FencedGetAsync"/> and fences the write only (the h-write-only control).
+    /// </summary>
+    public bool FencedReads { get; init; } = true;
+
     /// <summary>Runs up to <paramref name="iterations"/> operations, stopping at <paramref name="duration"/> or cancellation.</summary>
     public async Task<int> RunAsync(int iterations, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -38,8 +63,20 @@ public sealed class ChaosWorker(
         return op;
     }
 
-    /// <summary>One lock, read-modify-write, release.</summary>
+    /// <summary>One lock, read-modify-write, release, within <see cref="OpBound"/>; past it a "hang" is recorded and TimeoutException thrown.</summary>
     public async Task OneAsync(int op, CancellationToken cancellationToken)
+    {
+        var one = UnboundedOneAsync(op, cancellationToken);
+        if (await Task.WhenAny(one, Task.Delay(OpBound, CancellationToken.None)) != one)
+        {
+            record(new ChaosEvent(client, "hang", ChaosEvent.Now, op));
+            throw new TimeoutException($"{client} op {op} on '{lockName}' did not finish within {OpBound.TotalSeconds:0.#} s (hang)");
+        }
+
+        await one;
+    }
+
+    private async Task UnboundedOneAsync(int op, CancellationToken cancellationToken)
     {
         var t0 = ChaosEvent.Now;
         ILockHandle handle;
@@ -76,8 +113,15 @@ public sealed class ChaosWorker(
         {
             handle.EnsureValid();
             record(new ChaosEvent(client, "valid", ChaosEvent.Now, op, Token: token));
-            var value = await ReadAsync();
-            record(new ChaosEvent(client, "read", ChaosEvent.Now, op, Token: token, Value: value));
+            var r0 = ChaosEvent.Now;
+            var read = await ReadAsync(token);
+            if (read is not { } value)
+            {
+                record(new ChaosEvent(client, "read-refused", ChaosEvent.Now, op, T0: r0, Token: token));
+                return;
+            }
+
+            record(new ChaosEvent(client, "read", ChaosEvent.Now, op, T0: r0, Token: token, Value: value));
             if (think > TimeSpan.Zero)
             {
                 await Task.Delay(think, cancellationToken);
@@ -111,8 +155,14 @@ public sealed class ChaosWorker(
         }
     }
 
-    private async Task<long> ReadAsync()
+    private async Task<long?> ReadAsync(long token)
     {
+        if (fencing && FencedReads)
+        {
+            var reply = (RedisResult[])(await resource.ScriptEvaluateAsync(FencedReadScript, [counterKey], [token]))!;
+            return (long)reply[0] == 0 ? null : (long)reply[1];
+        }
+
         if (fencing)
         {
             var stored = await resource.FencedGetAsync(counterKey);

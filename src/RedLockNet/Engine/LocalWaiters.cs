@@ -65,10 +65,20 @@ internal sealed class LocalWaiters
             else if (wasFirst)
             {
                 next = line.First!.Value;
+                next.LastAttempt ??= waiter.LastAttempt;
             }
         }
 
         next?.GiveTurn();
+    }
+
+    /// <summary>What the first of <paramref name="waiter"/>'s line last saw at the nodes; <see langword="null"/> before it tried.</summary>
+    public AcquireAttempt? AttemptAhead(Waiter waiter)
+    {
+        lock (_gate)
+        {
+            return waiter.Node is { List: { } line } ? line.First?.Value.LastAttempt : null;
+        }
     }
 
     /// <summary>This process released <paramref name="resource"/>: the first in its line tries again now.</summary>
@@ -97,6 +107,9 @@ internal sealed class LocalWaiters
         public Task Turn => _turn.Task;
 
         internal LinkedListNode<Waiter>? Node { get; set; }
+
+        /// <summary>The last attempt made while this caller was first (or its predecessor's), for those behind it.</summary>
+        internal AcquireAttempt? LastAttempt { get; set; }
 
         /// <summary>
         /// Waits <paramref name="pause"/>, or less when this process releases the resource meanwhile (also when that

@@ -69,6 +69,13 @@ public sealed class NodeFaultTests
 
         // TryAcquire does not mistake it for contention either
         await Assert.ThrowsAsync<QuorumUnavailableException>(() => locks.TryAcquireAsync(resource, Clusters.Bound()));
+
+        // nor do callers that waited behind the first of this factory's line and never tried the nodes themselves
+        // (they were told LockTimeoutException, "held by others", though nobody held it)
+        var line = Enumerable.Range(0, 3).Select(_ => Assert.ThrowsAsync<QuorumUnavailableException>(() =>
+            locks.AcquireAsync(resource, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(1) }, Clusters.Bound()))).ToList();
+        var behind = await Task.WhenAll(line);
+        Assert.All(behind, e => Assert.Equal(dead, e.Failures.Count));
     }
 
     [Fact]

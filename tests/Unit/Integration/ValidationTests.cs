@@ -1,5 +1,5 @@
-using StackExchange.Redis;
 using RedLockNet.TestRig;
+using StackExchange.Redis;
 
 namespace RedLockNet.Tests.Unit.Integration;
 
@@ -123,7 +123,7 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
     [Fact]
     public async Task Two_endpoints_that_reach_the_same_server_are_refused_by_run_id()
     {
-        await using var proxy = new LoopbackProxy(Nodes.Cluster.Nodes[0].Port);
+        await using var proxy = new FaultProxy(Nodes.Cluster.Nodes[0].Port);
         var options = Clusters.Options([Nodes.Endpoints[0], Nodes.Endpoints[1], proxy.Endpoint]);
         var ex = await Assert.ThrowsAsync<RedLockConfigurationException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
         Assert.Contains("same server", ex.Message);
@@ -136,7 +136,7 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
         // fresh servers have empty script caches: the identity read must not depend on a script being cached
         // (it once did, and every identity then read as unknown: no independence check, no restart baseline)
         await using var cluster = await TestNodeCluster.StartAsync(2, cancellationToken: Clusters.Bound());
-        await using var proxy = new LoopbackProxy(cluster.Nodes[0].Port);
+        await using var proxy = new FaultProxy(cluster.Nodes[0].Port);
         var options = Clusters.Options([cluster.Endpoints[0], cluster.Endpoints[1], proxy.Endpoint]);
         var ex = await Assert.ThrowsAsync<RedLockConfigurationException>(() => RedLockFactory.ConnectAsync(options, Clusters.Bound()));
         Assert.Contains("same server", ex.Message);
