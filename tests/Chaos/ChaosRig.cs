@@ -225,7 +225,23 @@ internal sealed class ChaosRig : IAsyncDisposable
     }
 
     /// <summary>Emulates a forward step of lock node <paramref name="node"/>'s wall clock: see <see cref="ClockStep"/>.</summary>
-    public async Task<int> StepClockAsync(int node, TimeSpan step) => await ClockStep.EmulateAsync(await AdminAsync(node), LockEndpoints[node], step);
+    public async Task<int> StepClockAsync(int node, TimeSpan step, string pattern = "*") => await ClockStep.EmulateAsync(await AdminAsync(node), LockEndpoints[node], step, pattern);
+
+    /// <summary>The lock nodes on which <paramref name="lockName"/>'s key stands now (default key prefix).</summary>
+    public async Task<List<int>> NodesHoldingAsync(string lockName)
+    {
+        var holding = new List<int>();
+        for (var node = 0; node < LockNodes.Count; node++)
+        {
+            var admin = await AdminAsync(node);
+            if (await Bounded.Within(admin.GetDatabase().KeyExistsAsync("redlock:{" + lockName + "}"), TimeSpan.FromSeconds(5), $"EXISTS on n{node}"))
+            {
+                holding.Add(node);
+            }
+        }
+
+        return holding;
+    }
 
     public void Own(IAsyncDisposable disposable) => owned.Add(disposable);
 

@@ -46,7 +46,8 @@ public sealed class IdempotencyCrashTests
         var killedAt = Stopwatch.GetTimestamp();
 
         // the redelivery in this process waits for the dead worker's lock to expire, then runs the handler once
-        await using var locks = await rig.FactoryAsync();
+        // the chaos nodes are shared and may have been restarted by the scenario before: quarantine covers 2 s locks
+        await using var locks = await rig.FactoryAsync(o => o.RestartQuarantinePeriod = TimeSpan.FromSeconds(3));
         var processor = new IdempotentProcessor(locks, new IdempotencyOptions { LockExpiry = ttl, WaitTimeout = TimeSpan.FromSeconds(30) });
         var runs = 0;
         var outcome = await processor.RunOnceAsync(key, (context, _) =>

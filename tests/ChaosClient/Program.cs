@@ -26,6 +26,11 @@ var options = new RedLockOptions
     ConnectTimeout = TimeSpan.FromSeconds(2),
     Fencing = fencing,
 };
+if (Arg("mode", "locks") == "idempotent")
+{
+    options.RestartQuarantinePeriod = TimeSpan.FromMilliseconds(Int("ttl-ms", 2000) + 1000); // covers its locks
+}
+
 foreach (var node in Arg("nodes", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
 {
     options.Nodes.Add(node);

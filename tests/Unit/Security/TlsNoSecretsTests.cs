@@ -72,7 +72,8 @@ public sealed class TlsNoSecretsTests(SecureNodes nodes, ITestOutputHelper outpu
 
         // a renewed one-second lease, contention, a timeout, fencing, a record, an election
         var clock = Stopwatch.StartNew();
-        var held = await locks.AcquireAsync("secrets:held", TimeSpan.FromSeconds(1), Clusters.Bound());
+        // 3 s, so that renewals (one node is frozen below) have room on a loaded machine; checked after 4 s
+        var held = await locks.AcquireAsync("secrets:held", TimeSpan.FromSeconds(3), Clusters.Bound());
         lockIds.Enqueue(held.LockId);
         Assert.Null(await locks.TryAcquireAsync("secrets:held", Clusters.Bound()));
         Heard("timeout", await Assert.ThrowsAsync<LockTimeoutException>(() =>
@@ -116,7 +117,7 @@ public sealed class TlsNoSecretsTests(SecureNodes nodes, ITestOutputHelper outpu
         }
 
         // the lease outlived its expiry only by renewals, then everything is let go
-        var rest = TimeSpan.FromSeconds(2) - clock.Elapsed;
+        var rest = TimeSpan.FromSeconds(4) - clock.Elapsed;
         if (rest > TimeSpan.Zero)
         {
             await Task.Delay(rest, TestContext.Current.CancellationToken);
