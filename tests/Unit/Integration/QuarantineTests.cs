@@ -75,6 +75,66 @@ public sealed class QuarantineTests
         Assert.NotNull(handle);
     }
 
+    /// <summary>
+    /// Found by the chaos soak (a cron tick run twice): quarantine covers the lock's expiry, not the retention of the
+    /// records kept beside it, so a write-once claim (a cron tick) can be made twice once two nodes have restarted
+    /// empty one after the other, each kept out only for the lock's expiry. Node 0 is restarted before the claim
+    /// (it never sees it), node 1 after it (it forgets it); once both are out of quarantine a second holder claims the
+    /// same tick on nodes 0 and 1. Fails today; the fix (quarantine as long as the longest record retention, or
+    /// claims that outlive it refused) is the lead's call: it would keep a restarted node out for minutes.
+    /// </summary>
+    [Fact(Skip = "known gap, found by the chaos soak: RestartQuarantinePeriod covers lock expiries, not record retention (see the chaos report)")]
+    public async Task A_tick_claimed_once_stays_claimed_when_two_nodes_restart_empty_one_after_the_other()
+    {
+        var ttl = TimeSpan.FromSeconds(1);
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        RedLockOptions Options(RedLockOptions o)
+        {
+            o.RestartQuarantine = RestartQuarantineMode.WhenNotPersistent;
+            o.RestartQuarantinePeriod = ttl + TimeSpan.FromSeconds(1); // the longest expiry any client uses, as documented
+            return o;
+        }
+
+        await using var first = await RedLockFactory.ConnectAsync(Options(Clusters.Options(cluster.Endpoints)), Clusters.Bound());
+        await using var second = await RedLockFactory.ConnectAsync(Options(Clusters.Options(cluster.Endpoints)), Clusters.Bound());
+        var resource = Clusters.UniqueResource("claim-restart");
+        var claim = new LockRecordClaim("tick:1", "first", 1, "last") { Retention = TimeSpan.FromMinutes(5), HighWaterRetention = TimeSpan.FromMinutes(5) };
+
+        await cluster.Nodes[0].KillAsync();
+        await using (var holder = await first.AcquireAsync(resource, new LockRequest { Expiry = ttl, AutoRenew = false }, Clusters.Bound()))
+        {
+            Assert.Equal(LockRecordWriteOutcome.Written, (await first.Records.ClaimAsync(holder, claim, Clusters.Bound())).Outcome);
+        }
+
+        await cluster.Nodes[0].RestartAsync(Clusters.Bound());
+        await cluster.Nodes[1].KillAsync();
+        await cluster.Nodes[1].RestartAsync(Clusters.Bound());
+
+        // once both quarantines are over (every node votes for the second client) it claims the same tick; a client
+        // that still keeps the restarted nodes out is safe too
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(await second.ProbeNodesAsync(cancellationToken: Clusters.Bound())).All(n => n.CanVote) && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        ILockHandle next;
+        try
+        {
+            next = await second.AcquireAsync(resource, new LockRequest { Expiry = ttl, AutoRenew = false, WaitTimeout = TimeSpan.FromSeconds(15) }, Clusters.Bound());
+        }
+        catch (QuorumUnavailableException)
+        {
+            return;
+        }
+
+        await using (next)
+        {
+            var again = await second.Records.ClaimAsync(next, claim with { Value = "second" }, Clusters.Bound());
+            Assert.NotEqual(LockRecordWriteOutcome.Written, again.Outcome);
+        }
+    }
+
     private static Task<RedLockFactory> ConnectAsync(TestNodeCluster cluster, RestartQuarantineMode mode, TestLoggerFactory? logs = null) =>
         RedLockFactory.ConnectAsync(
             Clusters.Options(cluster.Endpoints, o =>
