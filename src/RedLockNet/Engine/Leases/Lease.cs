@@ -165,7 +165,11 @@ internal sealed class Lease
     {
         var timing = LockTiming.For(ttl, _options);
         var newDeadline = timing.DeadlineFrom(start, _time);
-        var outcome = verdict.Outcome;
+
+        // confirmed by a majority, but so late that less than the minimum validity is left: as for an acquisition,
+        // that does not count, and the lease stays Renewing and is retried until its deadline
+        var late = verdict.Outcome == ExtendOutcome.Extended && !timing.IsEnoughAfter(_time.GetElapsedTime(start));
+        var outcome = late ? ExtendOutcome.Uncertain : verdict.Outcome;
         bool lost;
         lock (_gate)
         {
@@ -174,19 +178,28 @@ internal sealed class Lease
                 return outcome;
             }
 
-            if (outcome == ExtendOutcome.Extended && !timing.IsEnoughAfter(_time.GetElapsedTime(start)))
+            switch (outcome)
             {
-                // confirmed by a majority, but so late that less than the minimum validity is left: as for an
-                // acquisition, that does not count, and the lease stays Renewing and is retried until its deadline,
-                // which is the new one (the majority's keys now expire start + ttl after it began, earlier or later)
-                _validUntil = newDeadline;
-                _status = LockStatus.Renewing;
-                lost = !ArmDeadline();
-                outcome = ExtendOutcome.Uncertain;
-            }
-            else
-            {
-                lost = ApplyLocked(outcome, start, ttl, newDeadline);
+                case ExtendOutcome.Extended:
+                    // a majority expire our keys no earlier than start + ttl (their clocks, less drift); an
+                    // earlier deadline no longer binds, a shorter ttl shortens it
+                    _validUntil = newDeadline;
+                    _status = LockStatus.Held;
+                    _capBinds |= _holdCap != long.MaxValue && start + _time.ToTimestampTicks(ttl) >= _holdCap; // clamped to the cap
+                    lost = !ArmDeadline();
+                    break;
+                case ExtendOutcome.Refused:
+                    lost = true;
+                    _status = LockStatus.Lost;
+                    _reason = LockLostReason.Refused;
+                    break;
+                default:
+                    // nodes that did not answer may have applied it: never trust a later deadline, accept an earlier
+                    // one; a late confirmation did reach a majority, whose keys now expire start + ttl after it began
+                    _validUntil = late ? newDeadline : Math.Min(_validUntil, newDeadline);
+                    _status = LockStatus.Renewing;
+                    lost = !ArmDeadline();
+                    break;
             }
         }
 
@@ -196,36 +209,6 @@ internal sealed class Lease
         }
 
         return outcome;
-    }
-
-    /// <summary>Applies a verdict under the gate; true when the lease is now lost.</summary>
-    private bool ApplyLocked(ExtendOutcome outcome, long start, TimeSpan ttl, long newDeadline)
-    {
-        bool lost;
-        switch (outcome)
-        {
-            case ExtendOutcome.Extended:
-                // a majority expire our keys no earlier than start + ttl (their clocks, less drift); an
-                // earlier deadline no longer binds, a shorter ttl shortens it
-                _validUntil = newDeadline;
-                _status = LockStatus.Held;
-                _capBinds |= _holdCap != long.MaxValue && start + _time.ToTimestampTicks(ttl) >= _holdCap; // clamped to the cap
-                lost = !ArmDeadline();
-                break;
-            case ExtendOutcome.Refused:
-                lost = true;
-                _status = LockStatus.Lost;
-                _reason = LockLostReason.Refused;
-                break;
-            default:
-                // nodes that did not answer may have applied it: never trust a later deadline, accept an earlier one
-                _validUntil = Math.Min(_validUntil, newDeadline);
-                _status = LockStatus.Renewing;
-                lost = !ArmDeadline();
-                break;
-        }
-
-        return lost;
     }
 
     /// <summary>Marks the lease released by its owner; the lost token will not fire after this. True when it was still active.</summary>
