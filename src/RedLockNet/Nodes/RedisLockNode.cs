@@ -67,7 +67,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     {
         if (call.Script.GrantsLocks && _watch is { } watch)
         {
-            return watch.NeedsAttention ? GuardedAsync(watch, call) : SendEpochChecked(watch, call);
+            return watch.MayGrant(out var epoch) ? SendEpochChecked(watch.EpochKey, epoch, call) : GuardedAsync(watch, call);
         }
 
         return call.Script.SendAsync(_database, call);
@@ -159,23 +159,30 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     private async Task<RedisResult> GuardedAsync(RestartWatch watch, ScriptCall call)
     {
         await watch.EnsureMayGrantAsync().ConfigureAwait(false);
-        return await SendEpochChecked(watch, call).ConfigureAwait(false);
+        if (!watch.MayGrant(out var epoch))
+        {
+            // suspect again (another call found a new epoch, or the connection dropped) since the check: this vote
+            // fails, and the next grant is checked again
+            throw new RedisException("The node became suspect again while it was being checked; it is checked again before it grants");
+        }
+
+        return await SendEpochChecked(watch.EpochKey, epoch, call).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Sends a granting script in its epoch-checked form, with the epoch key and the epoch this node last showed appended
     /// to its keys and arguments: a node that lost its data since refuses, whatever its connection did.
     /// </summary>
-    private Task<RedisResult> SendEpochChecked(RestartWatch watch, in ScriptCall call)
+    private Task<RedisResult> SendEpochChecked(RedisKey epochKey, string? epoch, in ScriptCall call)
     {
-        if (watch.Epoch is not { } epoch)
+        if (epoch is null)
         {
-            return call.Script.SendAsync(_database, call); // not read yet: the restart check reads it before the node may grant
+            return call.Script.SendAsync(_database, call); // quarantine off, or not read yet (then the node was suspect, and checked first)
         }
 
         var keys = new RedisKey[call.Keys.Length + 1];
         call.Keys.CopyTo(keys, 0);
-        keys[^1] = watch.EpochKey;
+        keys[^1] = epochKey;
         var args = new RedisValue[call.Args.Length + 1];
         call.Args.CopyTo(args, 0);
         args[^1] = epoch;

@@ -77,6 +77,21 @@ internal sealed class RestartQuarantine
     }
 
     /// <summary>
+    /// Whether the node may grant now (neither suspect nor in quarantine), with the data epoch a granting script must
+    /// find there, both read in one step: an epoch read apart from the standing could be a new epoch that a check has
+    /// just read, paired with the "may grant" of before the check, and a script carrying it would pass the node's own
+    /// epoch check in the middle of the quarantine that check began.
+    /// </summary>
+    public bool MayGrant(out string? epoch)
+    {
+        lock (_gate)
+        {
+            epoch = _epoch;
+            return !_suspect && RemainingLocked() == TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>
     /// The connection dropped (or was never made), or a granting script found another epoch: whatever answers next
     /// may have lost its data.
     /// </summary>

@@ -46,10 +46,20 @@ internal sealed class RestartWatch : IDisposable
     public RedisKey EpochKey => _policy.EpochKey;
 
     /// <summary>
-    /// The node's data epoch as last read, which a granting script checks first; null until read, and always with
-    /// restart quarantine off (nothing would follow from a change, so the scripts are sent as they are).
+    /// Whether a granting script may be sent now, without a check first; <paramref name="epoch"/> is the data epoch it
+    /// must carry, read together with that answer (<see cref="RestartQuarantine.MayGrant"/>): null until read, and
+    /// always with restart quarantine off (nothing would follow from a change, so the scripts are sent as they are).
     /// </summary>
-    public string? Epoch => _policy.Mode == RestartQuarantineMode.Off ? null : Quarantine.Epoch;
+    public bool MayGrant(out string? epoch)
+    {
+        var clear = Quarantine.MayGrant(out epoch);
+        if (_policy.Mode == RestartQuarantineMode.Off)
+        {
+            epoch = null;
+        }
+
+        return clear;
+    }
 
     /// <summary>
     /// A call failed: a granting script that found another epoch, or a node that no longer knows our scripts (its
@@ -62,9 +72,6 @@ internal sealed class RestartWatch : IDisposable
             Quarantine.Suspect();
         }
     }
-
-    /// <summary>Whether a granting script must wait for a check or be refused now.</summary>
-    public bool NeedsAttention => Quarantine.IsSuspect || Quarantine.Remaining > TimeSpan.Zero;
 
     /// <summary>Checks the node when suspect; throws <see cref="NodeQuarantinedException"/> while it is in quarantine.</summary>
     public async Task EnsureMayGrantAsync()
