@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using RedLockNet.Hosting.Cron;
 using RedLockNet.Hosting.Election;
 using RedLockNet.TestRig;
@@ -44,22 +45,25 @@ public sealed class Soak
         await using var rig = await ChaosRig.StartAsync("j", Scenarios.Bound(60));
 
         // quarantine covers the longest lock: the cron leader's lease
-        void Quarantined(RedLockOptions o)
+        // the nodes' standing as each client saw it (quarantines, rechecks), on the timeline, for explaining a violation
+        var standing = new StandingLog();
+        Action<RedLockOptions> Quarantined(string client) => o =>
         {
             o.RestartQuarantine = RestartQuarantineMode.WhenNotPersistent;
             o.RestartQuarantinePeriod = Lease + TimeSpan.FromSeconds(1);
-        }
+            o.LoggerFactory = standing.For(client);
+        };
 
         var clients = new List<ProxiedClient>();
         for (var i = 0; i < 8; i++)
         {
-            clients.Add(await rig.ProxiedAsync($"f{i}", seed + (10 * (i + 1)), Quarantined));
+            clients.Add(await rig.ProxiedAsync($"f{i}", seed + (10 * (i + 1)), Quarantined($"f{i}")));
         }
 
         var replicas = new List<ProxiedClient>();
         for (var i = 0; i < 3; i++)
         {
-            replicas.Add(await rig.ProxiedAsync($"replica-{i}", seed + (100 * (i + 1)), Quarantined));
+            replicas.Add(await rig.ProxiedAsync($"replica-{i}", seed + (100 * (i + 1)), Quarantined($"replica-{i}")));
         }
 
         var links = clients.Concat(replicas).ToList();
@@ -93,6 +97,7 @@ public sealed class Soak
 
         var violations = new List<string>();
         var documented = new List<string>();
+        var details = new List<string>();
         foreach (var g in groups)
         {
             var history = g.History.Snapshot();
@@ -102,6 +107,16 @@ public sealed class Soak
             {
                 var step = nemesis.ClockStepBetween(overlap.Earlier.Begun, overlap.Later.Start);
                 (step is null ? violations : documented).Add($"{g.Label}: {overlap}{(step is null ? string.Empty : $" (after {step})")}");
+                if (step is null)
+                {
+                    // where the two holds sit on the fault timeline, for whoever has to explain the overlap
+                    details.Add($"{g.Label}: {nemesis.Describe(overlap.Earlier)} / {nemesis.Describe(overlap.Later)}");
+                    details.AddRange(nemesis.Around(overlap.Earlier.Begun - ChaosEvent.Ticks(TimeSpan.FromSeconds(8)), overlap.Later.End).Select(f => "  near: " + f));
+                    details.AddRange(standing.Between(overlap.Earlier.Begun - ChaosEvent.Ticks(TimeSpan.FromSeconds(8)), overlap.Later.End)
+                        .Select(l => $"  standing: {nemesis.At(l.T)} {l.Line}"));
+                    details.AddRange(history.Where(e => (e.Client, e.Op) == (overlap.Earlier.Client, overlap.Earlier.Op) || (e.Client, e.Op) == (overlap.Later.Client, overlap.Later.Op))
+                        .Select(e => $"  event: {nemesis.At(e.T)} {e.Client}#{e.Op} {e.Kind} token={e.Token}{(e.Error is null ? string.Empty : " " + e.Error)}"));
+                }
             }
         }
 
@@ -150,7 +165,7 @@ public sealed class Soak
 
         File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "chaos-results.log"), $"{DateTime.UtcNow:O} {rig.Backend} {summary}{Environment.NewLine}");
         File.AppendAllLines(Path.Combine(AppContext.BaseDirectory, "soak-details.log"),
-            [$"== {DateTime.UtcNow:O} {rig.Backend} {summary}", .. nemesis.Timeline(), .. violations.Select(v => "violation: " + v), .. documented.Select(d => "documented: " + d), .. known.Select(k => "known: " + k)]);
+            [$"== {DateTime.UtcNow:O} {rig.Backend} {summary}", .. nemesis.Timeline(), .. violations.Select(v => "violation: " + v), .. details, .. documented.Select(d => "documented: " + d), .. known.Select(k => "known: " + k)]);
         Assert.Empty(violations);
         Assert.True(clock.Elapsed < duration + TimeSpan.FromSeconds(90), $"the soak took {clock.Elapsed} for {duration}");
     }
@@ -208,6 +223,42 @@ public sealed class Soak
         }
     }
 
+    /// <summary>What the clients' libraries said about the nodes' standing (restart quarantine), with when.</summary>
+    private sealed class StandingLog
+    {
+        private readonly ConcurrentQueue<(long T, string Line)> lines = new();
+
+        public ILoggerFactory For(string client) => new ClientLog(this, client);
+
+        public IEnumerable<(long T, string Line)> Between(long from, long to) => lines.Where(l => l.T >= from && l.T <= to).OrderBy(l => l.T);
+
+        private sealed class ClientLog(StandingLog log, string client) : ILoggerFactory, ILogger
+        {
+            public ILogger CreateLogger(string categoryName) => this;
+
+            public void AddProvider(ILoggerProvider provider)
+            {
+            }
+
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (eventId.Id is 17 or 18) // Log.NodeQuarantined, Log.NodeRechecked
+                {
+                    log.lines.Enqueue((ChaosEvent.Now, $"{client}: {formatter(state, exception)}"));
+                }
+            }
+
+            public void Dispose()
+            {
+            }
+        }
+    }
+
     /// <summary>One fault at a time on random nodes and clients, each healed within 3 s; remembers what it did and when.</summary>
     private sealed class Nemesis(ChaosRig rig, IReadOnlyList<ProxiedClient> links, Random random)
     {
@@ -243,6 +294,19 @@ public sealed class Soak
         /// <summary>The nodes killed and restarted empty in [from, to].</summary>
         public List<int> NodesRestartedBetween(long from, long to) =>
             [.. faults.Where(f => f.Kind == "kill-restart" && f.Start <= to && f.End >= from).Select(f => int.Parse(f.What[1..], CultureInfo.InvariantCulture)).Distinct().Order()];
+
+        /// <summary><paramref name="t"/> as ms since the first fault (the timeline's origin).</summary>
+        public string At(long t) => string.Create(CultureInfo.InvariantCulture, $"{ChaosEvent.Ms(t - Origin):0}");
+
+        /// <summary>A hold's acquire start, acquisition and end on the timeline.</summary>
+        public string Describe(Checkers.Hold hold) =>
+            $"{hold.Client}#{hold.Op} begun {At(hold.Begun)} acquired {At(hold.Start)} ends {At(hold.End)} ms (token {hold.Token})";
+
+        /// <summary>The faults that overlap [from, to], on the timeline.</summary>
+        public IEnumerable<string> Around(long from, long to) => faults.Where(f => f.Start <= to && f.End >= from)
+            .Select(f => $"{At(f.Start)}-{At(f.End)} ms: {f.Kind} {f.What}");
+
+        private long Origin => faults.Count == 0 ? 0 : faults[0].Start;
 
         /// <summary>Every fault with its start and end, in ms since the first.</summary>
         public IEnumerable<string> Timeline() => faults.Select(f => string.Create(CultureInfo.InvariantCulture,
