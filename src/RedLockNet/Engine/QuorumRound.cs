@@ -177,16 +177,18 @@ internal abstract class QuorumRound
         else
         {
             var error = call.Exception?.InnerException;
-            if (LockScript.IsNoScript(error) && !_call.WithText && !IsFinished)
-            {
-                // the node lost its script cache (a restart, a SCRIPT FLUSH): send the text once, count that answer
-                Watch(node, NodeCalls.Start(Nodes[node], _call with { WithText = true }));
-                return;
-            }
-
             if (error is not null)
             {
-                Nodes[node].Failed(error); // a node that lost its data since we read its epoch is checked before it grants again
+                // a node that lost its data since we read its epoch, or its script cache (a new process, SCRIPT FLUSH),
+                // is checked before it grants again
+                Nodes[node].Failed(error);
+            }
+
+            if (LockScript.IsNoScript(error) && !_call.WithText && !IsFinished)
+            {
+                // send the text once and count that answer (a granting script now waits for the node's check first)
+                Watch(node, NodeCalls.Start(Nodes[node], _call with { WithText = true }));
+                return;
             }
 
             failure = NodeCalls.Classify(Nodes[node].Name, error);

@@ -32,6 +32,7 @@ internal static class NodeCalls
         }
         catch (RedisServerException ex) when (LockScript.IsNoScript(ex) && !call.WithText)
         {
+            node.Failed(ex); // a new process or a SCRIPT FLUSH: a granting script waits for the node's check first
             return await node.RunAsync(call with { WithText = true }).ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (EpochCheck.IsChanged(ex))

@@ -78,6 +78,36 @@ public sealed class DataLossTests
         Assert.Contains(logs.Lines, l => l.Contains("lost its data without restarting", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A node that lost its script cache (a new process that kept or restored its epoch, or SCRIPT FLUSH) answers the
+    /// round's EVALSHA with NOSCRIPT. That makes it suspect before the round resends the text, so the resent grant
+    /// waits for the node's identity to be read again: after one acquisition the identity script is back in the
+    /// node's cache, which only that check puts there (FLUSH emptied it; nothing else runs identity.lua).
+    /// </summary>
+    [Fact]
+    public async Task A_node_that_lost_its_scripts_is_checked_again_before_the_resent_grant()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Options(cluster.Endpoints), Clusters.Bound());
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { cluster.Endpoints[0] }, AllowAdmin = true, ConnectTimeout = 2000 });
+        var node = admin.GetDatabase();
+        async Task<bool> IdentityCachedAsync() => (bool)(await node.ExecuteAsync("SCRIPT", "EXISTS", Convert.ToHexStringLower(Nodes.Scripts.IdentityCall.Script.Sha1)))[0];
+
+        Assert.True(await IdentityCachedAsync(), "preloaded at connect");
+        await node.ExecuteAsync("SCRIPT", "FLUSH");
+        Assert.False(await IdentityCachedAsync());
+
+        // every node grants: the round waits for node 0's NOSCRIPT, its check, and the resent grant only as long as
+        // the majority takes, so the grant there is awaited apart
+        await using var probe = await NodeProbe.ConnectAsync(cluster.Endpoints);
+        await using (var held = await locks.AcquireAsync(Clusters.UniqueResource("flushed"), new LockRequest { AutoRenew = false }, Clusters.Bound()))
+        {
+            await probe.EventuallyAsync(held.Resource, v => v == held.LockId);
+        }
+
+        Assert.True(await IdentityCachedAsync(), "node 0 was read again before its resent grant");
+    }
+
     [Fact]
     public async Task With_restart_quarantine_off_the_scripts_carry_no_epoch_check()
     {
