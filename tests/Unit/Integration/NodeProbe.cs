@@ -67,8 +67,20 @@ public sealed class NodeProbe : IAsyncDisposable
         _connections[node].GetDatabase().KeyDeleteAsync($"{prefix}{{{resource}}}");
 
     /// <summary>How many keys each node holds.</summary>
-    public async Task<long[]> KeyCountsAsync() =>
-        await Task.WhenAll(_connections.Select(c => c.GetServer(c.GetEndPoints()[0]).DatabaseSizeAsync()));
+    /// <summary>Every key on any node whose name contains <paramref name="marker"/> (letters, digits, ':' and '-' only).</summary>
+    public async Task<List<string>> KeysContainingAsync(string marker)
+    {
+        var found = new List<string>();
+        foreach (var connection in _connections)
+        {
+            await foreach (var key in connection.GetServer(connection.GetEndPoints()[0]).KeysAsync(pattern: $"*{marker}*"))
+            {
+                found.Add((string)key!);
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>Waits (bounded) until every node's value of the resource satisfies <paramref name="condition"/>, then asserts it.</summary>
     public async Task EventuallyAsync(string resource, Func<string?, bool> condition, string prefix = "redlock:")
