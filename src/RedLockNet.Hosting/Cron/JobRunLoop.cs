@@ -79,7 +79,7 @@ internal sealed class JobRunLoop
     /// </summary>
     private async Task<DateTimeOffset> CatchUpAsync(CancellationToken cancellationToken)
     {
-        var read = await _runner.Locks.Records.ReadAsync(_term.Group, HighWaterName, cancellationToken).ConfigureAwait(false);
+        var read = await _runner.Locks.Records.ReadAsync(_term.Group, HighWaterName, MarkerRetention, cancellationToken).ConfigureAwait(false);
         long? last = null;
         foreach (var value in read.Values)
         {
@@ -190,11 +190,13 @@ internal sealed class JobRunLoop
         }
     }
 
+    /// <summary>How long a tick's claim marker is kept: the misfire grace, two leases and a minute.</summary>
+    private TimeSpan MarkerRetention => _runner.GraceFor(_job) + _runner.LeaseDuration + _runner.LeaseDuration + TimeSpan.FromMinutes(1);
+
     private async Task<LockRecordWrite> ClaimAsync(DateTimeOffset tick, CancellationToken cancellationToken)
     {
         var grace = _runner.GraceFor(_job);
-        var lease = _runner.LeaseDuration;
-        var markerRetention = grace + lease + lease + TimeSpan.FromMinutes(1);
+        var markerRetention = MarkerRetention;
         var lastRetention = TimeSpan.FromDays(1) > markerRetention + grace ? TimeSpan.FromDays(1) : markerRetention + grace;
         var tickMs = tick.ToUnixTimeMilliseconds();
         var claim = new LockRecordClaim($"tick:{_job.Name}:{tickMs}", ClaimValue, tickMs, HighWaterName)

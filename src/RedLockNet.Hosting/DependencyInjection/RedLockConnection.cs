@@ -108,10 +108,10 @@ internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLock
 /// <summary>The connected factory's records, once it is connected.</summary>
 internal sealed class ConnectedRecords(RedLockConnection connection) : ILockRecords
 {
-    public async Task<LockRecordRead> ReadAsync(string resource, string name, CancellationToken cancellationToken = default)
+    public async Task<LockRecordRead> ReadAsync(string resource, string name, TimeSpan retention, CancellationToken cancellationToken = default)
     {
         var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
-        return await factory.Records.ReadAsync(resource, name, cancellationToken).ConfigureAwait(false);
+        return await factory.Records.ReadAsync(resource, name, retention, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<LockRecordWrite> WriteAsync(ILockHandle holder, string name, string value, LockRecordWriteOptions options, CancellationToken cancellationToken = default)

@@ -145,7 +145,7 @@ public sealed class LeaderElector
         LockRecordRead read;
         try
         {
-            read = await _locks.Records.ReadAsync(_options.Group, LeaderRecord.RecordName, cancellationToken).ConfigureAwait(false);
+            read = await _locks.Records.ReadAsync(_options.Group, LeaderRecord.RecordName, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

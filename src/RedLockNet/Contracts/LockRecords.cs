@@ -8,9 +8,15 @@ namespace RedLockNet;
 /// </summary>
 public interface ILockRecords
 {
-    /// <summary>Reads record <paramref name="name"/> of <paramref name="resource"/> from every node (each bounded by the node timeout).</summary>
+    /// <summary>
+    /// Reads record <paramref name="name"/> of <paramref name="resource"/> from every node (each bounded by the node
+    /// timeout). <paramref name="retention"/> is how long the record is kept (as it was written): a node known to have
+    /// lost its data less than that long ago may have forgotten it, so it does not answer (a failure, kind
+    /// <see cref="NodeFailureKind.Quarantined"/>) rather than answer "none".
+    /// </summary>
     /// <exception cref="ArgumentException">The resource or the name breaks a rule.</exception>
-    Task<LockRecordRead> ReadAsync(string resource, string name, CancellationToken cancellationToken = default);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="retention"/> is below 1 ms.</exception>
+    Task<LockRecordRead> ReadAsync(string resource, string name, TimeSpan retention, CancellationToken cancellationToken = default);
 
     /// <summary>Writes <paramref name="value"/> as record <paramref name="name"/> next to <paramref name="holder"/>'s lock, while it holds it.</summary>
     /// <exception cref="ArgumentException">The name, value or options break a rule.</exception>

@@ -52,11 +52,12 @@ internal sealed class LockRecordStore : ILockRecords
     }
 
     /// <inheritdoc />
-    public async Task<LockRecordRead> ReadAsync(string resource, string name, CancellationToken cancellationToken = default)
+    public async Task<LockRecordRead> ReadAsync(string resource, string name, TimeSpan retention, CancellationToken cancellationToken = default)
     {
         LockResources.Validate(resource);
         LockRecordRules.CheckName(name, nameof(name));
-        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name)).ToCall(), RecordGetCall.IsReadable, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
+        LockRecordRules.CheckRetention(retention, nameof(retention));
+        var round = VoteRound.Start(Nodes, new RecordGetCall(KeyFor(resource, name), retention).ToCall(), RecordGetCall.IsReadable, RoundEnd.WhenAllAnswered, _engine.Options.NodeTimeout, _engine.Timeouts);
 
         // every node is bounded by the node timeout; cancellation only stops waiting for them
         await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);

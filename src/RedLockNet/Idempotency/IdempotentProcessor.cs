@@ -71,7 +71,7 @@ public sealed class IdempotentProcessor
             ILockHandle? handle;
             try
             {
-                if (await ReadAsync(resource, cancellationToken).ConfigureAwait(false) is { } done)
+                if (await ReadAsync(resource, retention, cancellationToken).ConfigureAwait(false) is { } done)
                 {
                     return Replay<T>(key, done);
                 }
@@ -105,7 +105,7 @@ public sealed class IdempotentProcessor
             await using (handle.ConfigureAwait(false))
             {
                 // a delivery may have completed between our read and our lock
-                if (await ReadAsync(resource, cancellationToken).ConfigureAwait(false) is { } justDone)
+                if (await ReadAsync(resource, retention, cancellationToken).ConfigureAwait(false) is { } justDone)
                 {
                     return Replay<T>(key, justDone);
                 }
@@ -169,9 +169,9 @@ public sealed class IdempotentProcessor
     }
 
     /// <summary>The completion record of <paramref name="resource"/>, from a majority of nodes; null when there is none.</summary>
-    private async Task<CompletionRecord?> ReadAsync(string resource, CancellationToken cancellationToken)
+    private async Task<CompletionRecord?> ReadAsync(string resource, TimeSpan retention, CancellationToken cancellationToken)
     {
-        var read = await _locks.Records.ReadAsync(resource, RecordName, cancellationToken).ConfigureAwait(false);
+        var read = await _locks.Records.ReadAsync(resource, RecordName, retention, cancellationToken).ConfigureAwait(false);
         CompletionRecord? newest = null;
         foreach (var value in read.Values)
         {

@@ -65,9 +65,9 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// <inheritdoc />
     public Task<RedisResult> RunAsync(ScriptCall call)
     {
-        if (call.Script.GrantsLocks && _watch is { } watch)
+        if ((call.Script.GrantsLocks || call.Script.RecallsRecords) && _watch is { } watch)
         {
-            return watch.MayGrant(out var epoch) ? SendEpochChecked(watch.EpochKey, epoch, call) : GuardedAsync(watch, call);
+            return watch.MayServe(call.Recalls, out var epoch) ? SendEpochChecked(watch.EpochKey, epoch, call) : GuardedAsync(watch, call);
         }
 
         return call.Script.SendAsync(_database, call);
@@ -158,8 +158,8 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
     private async Task<RedisResult> GuardedAsync(RestartWatch watch, ScriptCall call)
     {
-        await watch.EnsureMayGrantAsync().ConfigureAwait(false);
-        if (!watch.MayGrant(out var epoch))
+        await watch.EnsureMayServeAsync(call.Recalls).ConfigureAwait(false);
+        if (!watch.MayServe(call.Recalls, out var epoch))
         {
             // suspect again (another call found a new epoch, or the connection dropped) since the check: this vote
             // fails, and the next grant is checked again

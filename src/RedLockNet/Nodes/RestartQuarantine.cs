@@ -19,6 +19,7 @@ internal sealed class RestartQuarantine
     private string? _epoch;
     private bool _suspect;
     private long _until; // timestamp before which the node may not grant; 0 when not quarantined
+    private long _lostAt; // latest timestamp at which the node may have lost its data, as a check found; 0 when never
 
     private readonly long _watchingSince;
 
@@ -82,12 +83,32 @@ internal sealed class RestartQuarantine
     /// just read, paired with the "may grant" of before the check, and a script carrying it would pass the node's own
     /// epoch check in the middle of the quarantine that check began.
     /// </summary>
-    public bool MayGrant(out string? epoch)
+    public bool MayGrant(out string? epoch) => MayServe(TimeSpan.Zero, out epoch);
+
+    /// <summary>
+    /// Like <see cref="MayGrant"/> for a script that recalls a record kept for <paramref name="recalls"/> (zero: a
+    /// grant): whether the node may answer for it now, with the epoch, in one step.
+    /// </summary>
+    public bool MayServe(TimeSpan recalls, out string? epoch)
     {
         lock (_gate)
         {
             epoch = _epoch;
-            return !_suspect && RemainingLocked() == TimeSpan.Zero;
+            return !_suspect && RemainingForLocked(recalls) == TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>
+    /// Time before the node may answer for a record kept for <paramref name="recalls"/> (zero: before it may grant).
+    /// A node that lost its data could have forgotten every record written less than its retention before the loss:
+    /// a write-once claim it no longer has could be made again, a completion record read as missing. So it stays out
+    /// of such records until their retention has passed since the loss, however short the locks' quarantine.
+    /// </summary>
+    public TimeSpan RemainingFor(TimeSpan recalls)
+    {
+        lock (_gate)
+        {
+            return RemainingForLocked(recalls);
         }
     }
 
@@ -132,6 +153,7 @@ internal sealed class RestartQuarantine
             {
                 _runId = runId;
                 _suspect = false;
+                LostLocked(epochAge);
                 return QuarantineLocked(period - epochAge);
             }
 
@@ -149,8 +171,25 @@ internal sealed class RestartQuarantine
             }
 
             // uptime is whole seconds, rounded down: the node may be up to a second older, never younger, than it says
+            LostLocked(uptime);
             return QuarantineLocked(period - uptime);
         }
+    }
+
+    /// <summary>The node lost its data <paramref name="ago"/> ago (at the latest): records are recalled from then on.</summary>
+    private void LostLocked(TimeSpan ago) =>
+        _lostAt = Math.Max(_lostAt, _time.GetTimestamp() - _time.ToTimestampTicks(ago < TimeSpan.Zero ? TimeSpan.Zero : ago));
+
+    private TimeSpan RemainingForLocked(TimeSpan recalls)
+    {
+        var locks = RemainingLocked();
+        if (recalls <= TimeSpan.Zero || _lostAt == 0)
+        {
+            return locks;
+        }
+
+        var records = _time.GetElapsedTime(_time.GetTimestamp(), _lostAt + _time.ToTimestampTicks(recalls));
+        return records > locks ? records : locks;
     }
 
     /// <summary>Keeps the node out for <paramref name="left"/> more (or longer, when it already is).</summary>

@@ -46,13 +46,14 @@ internal sealed class RestartWatch : IDisposable
     public RedisKey EpochKey => _policy.EpochKey;
 
     /// <summary>
-    /// Whether a granting script may be sent now, without a check first; <paramref name="epoch"/> is the data epoch it
-    /// must carry, read together with that answer (<see cref="RestartQuarantine.MayGrant"/>): null until read, and
-    /// always with restart quarantine off (nothing would follow from a change, so the scripts are sent as they are).
+    /// Whether a granting script (<paramref name="recalls"/> zero), or one that recalls a record kept that long, may be
+    /// sent now without a check first; <paramref name="epoch"/> is the data epoch it must carry, read together with that
+    /// answer (<see cref="RestartQuarantine.MayServe"/>): null until read, and always with restart quarantine off
+    /// (nothing would follow from a change, so the scripts are sent as they are).
     /// </summary>
-    public bool MayGrant(out string? epoch)
+    public bool MayServe(TimeSpan recalls, out string? epoch)
     {
-        var clear = Quarantine.MayGrant(out epoch);
+        var clear = Quarantine.MayServe(recalls, out epoch);
         if (_policy.Mode == RestartQuarantineMode.Off)
         {
             epoch = null;
@@ -74,7 +75,13 @@ internal sealed class RestartWatch : IDisposable
     }
 
     /// <summary>Checks the node when suspect; throws <see cref="NodeQuarantinedException"/> while it is in quarantine.</summary>
-    public async Task EnsureMayGrantAsync()
+    public Task EnsureMayGrantAsync() => EnsureMayServeAsync(TimeSpan.Zero);
+
+    /// <summary>
+    /// Checks the node when suspect; throws <see cref="NodeQuarantinedException"/> while it may not grant
+    /// (<paramref name="recalls"/> zero) or answer for a record kept for <paramref name="recalls"/>.
+    /// </summary>
+    public async Task EnsureMayServeAsync(TimeSpan recalls)
     {
         if (Quarantine.IsSuspect)
         {
@@ -92,10 +99,12 @@ internal sealed class RestartWatch : IDisposable
             await check.ConfigureAwait(false); // a failed check (node still down) is this call's failure
         }
 
-        var remaining = Quarantine.Remaining;
+        var remaining = Quarantine.RemainingFor(recalls);
         if (remaining > TimeSpan.Zero)
         {
-            throw new NodeQuarantinedException(_node, remaining);
+            throw recalls > TimeSpan.Zero && Quarantine.Remaining == TimeSpan.Zero
+                ? NodeQuarantinedException.ForRecords(_node, recalls, remaining)
+                : new NodeQuarantinedException(_node, remaining);
         }
     }
 

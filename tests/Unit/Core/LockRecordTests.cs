@@ -64,7 +64,7 @@ public sealed class LockRecordTests(ThreeNodes nodes) : FixtureTest(nodes), ICla
             records.WriteAsync(holder, "leader", value, new LockRecordWriteOptions { Retention = Marker, WriteOnce = writeOnce }, ct);
         async Task<(long? Last, bool FromMajority)> LastTick(string job)
         {
-            var read = await records.ReadAsync(resource, "last:" + job, ct);
+            var read = await records.ReadAsync(resource, "last:" + job, Last, ct);
             return (read.Values.Where(v => v is not null).Select(v => (long?)long.Parse(v!, System.Globalization.CultureInfo.InvariantCulture)).Max(), read.FromMajority);
         }
 
@@ -78,12 +78,12 @@ public sealed class LockRecordTests(ThreeNodes nodes) : FixtureTest(nodes), ICla
         Assert.Equal((null, true), await LastTick("other-job"));
 
         Assert.Equal(LockRecordWriteOutcome.Written, (await Put(a, "1|a", false)).Outcome);
-        Assert.Equal(["1|a", "1|a", "1|a"], (await records.ReadAsync(resource, "leader", ct)).Values);
+        Assert.Equal(["1|a", "1|a", "1|a"], (await records.ReadAsync(resource, "leader", Marker, ct)).Values);
         var once = await Put(a, "other", true);
         Assert.Equal(LockRecordWriteOutcome.TakenByOther, once.Outcome);
         Assert.Equal("1|a", once.OtherValue);
         Assert.Equal(LockRecordWriteOutcome.Written, (await Put(a, "1|a", true)).Outcome);
-        Assert.Equal([null, null, null], (await records.ReadAsync(resource, "absent", ct)).Values);
+        Assert.Equal([null, null, null], (await records.ReadAsync(resource, "absent", Marker, ct)).Values);
 
         // a is deposed behind its back; b takes the lock
         await dropLockEverywhere();
@@ -100,7 +100,7 @@ public sealed class LockRecordTests(ThreeNodes nodes) : FixtureTest(nodes), ICla
         Assert.Equal(LockRecordWriteOutcome.NotHolder, (await Put(a, "1|a", false)).Outcome);
         Assert.Equal((2000L, true), await LastTick("job"));
         Assert.Equal(LockRecordWriteOutcome.Written, (await Put(b, "2|b", false)).Outcome);
-        Assert.Equal(["2|b", "2|b", "2|b"], (await records.ReadAsync(resource, "leader", ct)).Values);
+        Assert.Equal(["2|b", "2|b", "2|b"], (await records.ReadAsync(resource, "leader", Marker, ct)).Values);
 
         await b.ReleaseAsync(ct);
         Assert.Equal(LockRecordWriteOutcome.NotHolder, (await Claim(b, 4000, "2|b")).Outcome);

@@ -145,6 +145,55 @@ public sealed class RestartQuarantineTests
         Assert.Equal(TimeSpan.Zero, off.Checked("run-2", TimeSpan.FromSeconds(2), persistent: false, RestartQuarantineMode.Off, Period, "epoch-2", TimeSpan.Zero));
     }
 
+    [Fact]
+    public void A_node_that_lost_its_data_stays_out_of_records_until_their_retention_has_passed_since_the_loss()
+    {
+        var time = new FakeTimeProvider();
+        var quarantine = new RestartQuarantine(time);
+        quarantine.Baseline("run-1", "epoch-1");
+        var marker = TimeSpan.FromMinutes(2);
+        Assert.Equal(TimeSpan.Zero, quarantine.RemainingFor(marker)); // nothing lost: every record is answered for
+
+        // the new epoch began 3 s ago: locks are out for the period after that, records for their retention after it
+        quarantine.Suspect();
+        quarantine.Checked("run-2", TimeSpan.FromSeconds(3), persistent: false, RestartQuarantineMode.WhenNotPersistent, Period, "epoch-2", TimeSpan.FromSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(27), quarantine.Remaining);
+        Assert.Equal(TimeSpan.FromSeconds(117), quarantine.RemainingFor(marker));
+        Assert.Equal(TimeSpan.FromSeconds(27), quarantine.RemainingFor(TimeSpan.FromSeconds(5))); // never less than the locks'
+
+        time.Advance(TimeSpan.FromSeconds(27));
+        Assert.True(quarantine.MayGrant(out _));
+        Assert.False(quarantine.MayServe(marker, out _));
+        Assert.True(quarantine.MayServe(TimeSpan.FromSeconds(30), out _)); // written at most 30 s before the loss: gone anyway
+
+        time.Advance(TimeSpan.FromSeconds(90));
+        Assert.True(quarantine.MayServe(marker, out var epoch));
+        Assert.Equal("epoch-2", epoch);
+    }
+
+    [Fact]
+    public void A_restart_with_persistence_or_with_quarantine_off_keeps_records_answered()
+    {
+        var persistent = new RestartQuarantine(new FakeTimeProvider());
+        persistent.Baseline("run-1", "epoch-1");
+        persistent.Suspect();
+        persistent.Checked("run-2", TimeSpan.FromSeconds(2), persistent: true, RestartQuarantineMode.WhenNotPersistent, Period, "epoch-1", TimeSpan.FromHours(2));
+        Assert.Equal(TimeSpan.Zero, persistent.RemainingFor(TimeSpan.FromDays(1)));
+
+        var off = new RestartQuarantine(new FakeTimeProvider());
+        off.Baseline("run-1", "epoch-1");
+        off.Suspect();
+        off.Checked("run-2", TimeSpan.FromSeconds(2), persistent: false, RestartQuarantineMode.Off, Period, "epoch-2", TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, off.RemainingFor(TimeSpan.FromDays(1)));
+
+        // a new process without persistence that kept its epoch (an older snapshot) lost what came after it: out too
+        var snapshot = new RestartQuarantine(new FakeTimeProvider());
+        snapshot.Baseline("run-1", "epoch-1");
+        snapshot.Suspect();
+        snapshot.Checked("run-2", TimeSpan.FromSeconds(2), persistent: false, RestartQuarantineMode.WhenNotPersistent, Period, "epoch-1", TimeSpan.FromHours(2));
+        Assert.Equal(TimeSpan.FromSeconds(58), snapshot.RemainingFor(TimeSpan.FromMinutes(1)));
+    }
+
     /// <summary>
     /// A granting script carries the epoch it must find on the node. Read apart from the node's standing, that epoch can
     /// be a new one a check has just read (the node lost its data), paired with the "may grant" read before the check:

@@ -1,3 +1,4 @@
+using RedLockNet.Idempotency;
 using RedLockNet.TestRig;
 
 namespace RedLockNet.Tests.Unit.Integration;
@@ -76,14 +77,13 @@ public sealed class QuarantineTests
     }
 
     /// <summary>
-    /// Found by the chaos soak (a cron tick run twice): quarantine covers the lock's expiry, not the retention of the
-    /// records kept beside it, so a write-once claim (a cron tick) can be made twice once two nodes have restarted
-    /// empty one after the other, each kept out only for the lock's expiry. Node 0 is restarted before the claim
-    /// (it never sees it), node 1 after it (it forgets it); once both are out of quarantine a second holder claims the
-    /// same tick on nodes 0 and 1. Fails today; the fix (quarantine as long as the longest record retention, or
-    /// claims that outlive it refused) is the lead's call: it would keep a restarted node out for minutes.
+    /// Found by the chaos soak (a cron tick run twice): the lock's quarantine covers the lock's expiry, not the retention
+    /// of the records kept beside it, so a write-once claim (a cron tick) could be made twice once two nodes had
+    /// restarted empty one after the other. Node 0 is restarted before the claim (it never sees it), node 1 after it (it
+    /// forgets it). Once both are out of the lock's quarantine, a second holder claims the same tick: nodes 0 and 1 lost
+    /// their data less than the claim's retention ago, so they do not answer for it, and node 2 still has it.
     /// </summary>
-    [Fact(Skip = "known gap, found by the chaos soak: RestartQuarantinePeriod covers lock expiries, not record retention (see the chaos report)")]
+    [Fact]
     public async Task A_tick_claimed_once_stays_claimed_when_two_nodes_restart_empty_one_after_the_other()
     {
         var ttl = TimeSpan.FromSeconds(1);
@@ -132,7 +132,54 @@ public sealed class QuarantineTests
         {
             var again = await second.Records.ClaimAsync(next, claim with { Value = "second" }, Clusters.Bound());
             Assert.NotEqual(LockRecordWriteOutcome.Written, again.Outcome);
+            Assert.Equal(2, again.Failures.Count(f => f.Kind == NodeFailureKind.Quarantined && f.Detail.Contains("record's retention", StringComparison.Ordinal)));
+
+            // a read of the claim does not take the forgetful nodes' "none" for an answer either
+            var read = await second.Records.ReadAsync(resource, claim.Name, claim.Retention, Clusters.Bound());
+            Assert.False(read.FromMajority);
+            Assert.Equal(["first"], read.Values);
         }
+    }
+
+    /// <summary>
+    /// The idempotency side of the same gap: a completion record written on nodes 0 and 1 (node 2 was down) is gone
+    /// once all three have restarted empty. Every node would answer "no record", and a redelivery would run the
+    /// handler again; each lost its data less than the record's retention ago, so none answers for it, and the
+    /// redelivery is refused with the nodes named instead.
+    /// </summary>
+    [Fact]
+    public async Task A_redelivery_after_the_nodes_holding_its_record_lost_their_data_is_refused_not_run_again()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints, o =>
+        {
+            o.RestartQuarantine = RestartQuarantineMode.WhenNotPersistent;
+            o.RestartQuarantinePeriod = TimeSpan.FromSeconds(2);
+        }), Clusters.Bound());
+        var processor = new IdempotentProcessor(locks, new IdempotencyOptions { Retention = TimeSpan.FromMinutes(5), WaitTimeout = TimeSpan.FromSeconds(2), LockExpiry = TimeSpan.FromSeconds(2) });
+        var key = "evt_" + Guid.NewGuid().ToString("N");
+        var runs = 0;
+        Task<int> Handler(CancellationToken ct) => Task.FromResult(Interlocked.Increment(ref runs));
+
+        await cluster.Nodes[2].KillAsync();
+        Assert.True((await processor.RunOnceAsync(key, Handler, Clusters.Bound())).Executed);
+        await cluster.Nodes[2].RestartAsync(Clusters.Bound());
+        foreach (var node in cluster.Nodes.Take(2))
+        {
+            await node.KillAsync();
+            await node.RestartAsync(Clusters.Bound());
+        }
+
+        // the locks' quarantine (2 s) passes; the record's (5 min) does not
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(await locks.ProbeNodesAsync(cancellationToken: Clusters.Bound())).All(n => n.CanVote) && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        var refused = await Assert.ThrowsAsync<QuorumUnavailableException>(() => processor.RunOnceAsync(key, Handler, Clusters.Bound()));
+        Assert.Equal(1, runs);
+        Assert.Contains(refused.Failures, f => f.Kind == NodeFailureKind.Quarantined && f.Detail.Contains("record's retention", StringComparison.Ordinal));
     }
 
     private static Task<RedLockFactory> ConnectAsync(TestNodeCluster cluster, RestartQuarantineMode mode, TestLoggerFactory? logs = null) =>

@@ -15,16 +15,17 @@ internal sealed class LockScript
 
     private readonly Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? _command;
 
-    private LockScript(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? command = null, string? checkedText = null)
+    private LockScript(string name, string text, bool grantsLocks, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>>? command = null, string? checkedText = null, bool recallsRecords = false)
     {
         Name = name;
         GrantsLocks = grantsLocks;
+        RecallsRecords = recallsRecords;
         Text = text;
         _command = command;
 #pragma warning disable CA5350 // EVALSHA names scripts by SHA1; this is an identifier, not a security measure
         Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 #pragma warning restore CA5350
-        if (grantsLocks)
+        if (grantsLocks || recallsRecords)
         {
             EpochChecked = new LockScript(name + "+epoch", Expand(Read("_epoch_check")) + (checkedText ?? text), grantsLocks: false);
         }
@@ -34,7 +35,13 @@ internal sealed class LockScript
     public bool GrantsLocks { get; }
 
     /// <summary>
-    /// For a script that can grant: the same script with the node's epoch check first (<c>_epoch_check.lua</c>), which
+    /// Whether the script reads or writes a record kept next to a lock (<see cref="ScriptCall.Recalls"/> says for how
+    /// long): a node that lost its data more recently than that must not answer for it.
+    /// </summary>
+    public bool RecallsRecords { get; }
+
+    /// <summary>
+    /// For a script that can grant or that recalls records: the same script with the node's epoch check first (<c>_epoch_check.lua</c>), which
     /// the node layer sends with the epoch key and the epoch it knows appended to the keys and arguments. Null for the others.
     /// </summary>
     public LockScript? EpochChecked { get; }
@@ -94,8 +101,11 @@ internal sealed class LockScript
     public static LockScript Command(string name, string text, Func<IDatabaseAsync, RedisKey[], RedisValue[], Task<RedisResult>> command, string? scriptName = null) =>
         new(name, text, grantsLocks: scriptName is not null, command, scriptName is null ? null : Expand(Read(scriptName)));
 
-    /// <summary>Loads <c>name.lua</c>; <paramref name="grantsLocks"/> marks scripts a quarantined node must not run.</summary>
-    public static LockScript Load(string name, bool grantsLocks = false) => new(name, Expand(Read(name)), grantsLocks);
+    /// <summary>
+    /// Loads <c>name.lua</c>; <paramref name="grantsLocks"/> marks scripts a quarantined node must not run,
+    /// <paramref name="recallsRecords"/> those a node must not run for a while after it lost its data (see <see cref="RecallsRecords"/>).
+    /// </summary>
+    public static LockScript Load(string name, bool grantsLocks = false, bool recallsRecords = false) => new(name, Expand(Read(name)), grantsLocks, recallsRecords: recallsRecords);
 
     private static string Expand(string text)
     {
@@ -129,6 +139,12 @@ internal readonly record struct ScriptCall(LockScript Script, RedisKey[] Keys, R
 {
     /// <summary>Send the script's text (EVAL) rather than its hash: the retry after a NOSCRIPT answer.</summary>
     public bool WithText { get; init; }
+
+    /// <summary>
+    /// For a script that recalls records: how long the record is kept (its retention). A node known to have lost its
+    /// data less than this long ago could have forgotten it, and does not answer (restart quarantine for records).
+    /// </summary>
+    public TimeSpan Recalls { get; init; }
 }
 
 /// <summary>The scripts lock nodes run, loaded into each node's script cache when we connect and reconnect.</summary>
@@ -141,7 +157,7 @@ internal static class ScriptCatalog
         RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script,
     ];
 
-    /// <summary>The epoch-checked forms of the scripts that can grant, loaded too while restart quarantine is on.</summary>
+    /// <summary>The epoch-checked forms of the scripts that can grant or recall records, loaded too while restart quarantine is on.</summary>
     public static IReadOnlyList<LockScript> EpochCheckedScripts { get; } =
-        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script }.Select(script => script.EpochChecked!)];
+        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script }.Select(script => script.EpochChecked!)];
 }

@@ -9,27 +9,27 @@ namespace RedLockNet.Nodes.Scripts;
 /// </summary>
 internal readonly record struct RecordPutCall(RedisKey LockKey, RedisKey RecordKey, string LockId, string Value, long RetentionMs, bool WriteOnce, RedisKey? FenceKey = null, long Token = 0)
 {
-    public static readonly LockScript Script = LockScript.Load("record_put");
+    public static readonly LockScript Script = LockScript.Load("record_put", recallsRecords: true);
 
     public ScriptCall ToCall() => FenceKey is { } fence
-        ? new(Script, [LockKey, RecordKey, fence], [LockId, Value, RetentionMs, WriteOnce ? "1" : "0", Token])
-        : new(Script, [LockKey, RecordKey], [LockId, Value, RetentionMs, WriteOnce ? "1" : "0"]);
+        ? new(Script, [LockKey, RecordKey, fence], [LockId, Value, RetentionMs, WriteOnce ? "1" : "0", Token]) { Recalls = TimeSpan.FromMilliseconds(RetentionMs) }
+        : new(Script, [LockKey, RecordKey], [LockId, Value, RetentionMs, WriteOnce ? "1" : "0"]) { Recalls = TimeSpan.FromMilliseconds(RetentionMs) };
 
     public static RecordPutCall Read(in ScriptCall call) => new(
         call.Keys[0], call.Keys[1], (string)call.Args[0]!, (string)call.Args[1]!, (long)call.Args[2], (string)call.Args[3]! == "1",
         call.Keys.Length > 2 ? (RedisKey?)call.Keys[2] : null, call.Keys.Length > 2 ? (long)call.Args[4] : 0);
 }
 
-/// <summary>record_get.lua: reads a record. KEYS[1] record key. Reply: the value, or nil.</summary>
-internal readonly record struct RecordGetCall(RedisKey RecordKey)
+/// <summary>record_get.lua: reads a record kept for <paramref name="Retention"/>. KEYS[1] record key. Reply: the value, or nil.</summary>
+internal readonly record struct RecordGetCall(RedisKey RecordKey, TimeSpan Retention)
 {
     public static readonly Func<RedisResult, bool> IsReadable = static result => result.IsNull || IsText(result);
 
-    public static readonly LockScript Script = LockScript.Load("record_get");
+    public static readonly LockScript Script = LockScript.Load("record_get", recallsRecords: true);
 
-    public ScriptCall ToCall() => new(Script, [RecordKey], []);
+    public ScriptCall ToCall() => new(Script, [RecordKey], []) { Recalls = Retention };
 
-    public static RecordGetCall Read(in ScriptCall call) => new(call.Keys[0]);
+    public static RecordGetCall Read(in ScriptCall call) => new(call.Keys[0], call.Recalls);
 
     /// <summary>Whether a reply is a string (a record value), the only shape a string conversion cannot throw on.</summary>
     public static bool IsText(RedisResult result) => result.Resp2Type is ResultType.BulkString or ResultType.SimpleString;
@@ -42,9 +42,9 @@ internal readonly record struct RecordGetCall(RedisKey RecordKey)
 /// </summary>
 internal readonly record struct ClaimCall(RedisKey LockKey, RedisKey MarkerKey, RedisKey HighWaterKey, string LockId, string Value, long RetentionMs, long Sequence, long HighWaterRetentionMs)
 {
-    public static readonly LockScript Script = LockScript.Load("tick_claim");
+    public static readonly LockScript Script = LockScript.Load("tick_claim", recallsRecords: true);
 
-    public ScriptCall ToCall() => new(Script, [LockKey, MarkerKey, HighWaterKey], [LockId, Value, RetentionMs, Sequence, HighWaterRetentionMs]);
+    public ScriptCall ToCall() => new(Script, [LockKey, MarkerKey, HighWaterKey], [LockId, Value, RetentionMs, Sequence, HighWaterRetentionMs]) { Recalls = TimeSpan.FromMilliseconds(RetentionMs) };
 
     public static ClaimCall Read(in ScriptCall call) => new(
         call.Keys[0], call.Keys[1], call.Keys[2], (string)call.Args[0]!, (string)call.Args[1]!, (long)call.Args[2], (long)call.Args[3], (long)call.Args[4]);
