@@ -6,7 +6,8 @@ namespace RedLockNet.Nodes;
 
 /// <summary>
 /// One Redis node reached through its own multiplexer. With a <see cref="RestartWatch"/>, scripts that could grant
-/// a lock wait for a restart check first and are refused while the node is in quarantine.
+/// a lock or that recall a record carry the node's data epoch, wait for a restart check first while the node is
+/// suspect, and are refused while it is in quarantine (for a record: until its retention has passed since a loss).
 /// </summary>
 internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 {

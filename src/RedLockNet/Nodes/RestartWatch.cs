@@ -6,9 +6,10 @@ using StackExchange.Redis;
 namespace RedLockNet.Nodes;
 
 /// <summary>
-/// Watches one node for restarts: after its connection drops, the next script that could grant a lock first reads
-/// the node's identity again (one check at a time), and a node that came back as a new process without persistence
-/// is kept out of the vote (<see cref="RestartQuarantine"/>) until the locks it forgot have expired.
+/// Watches one node for restarts and data loss: after its connection drops, or a call finds another epoch or no
+/// scripts, the next script that could grant a lock or recall a record first reads the node's identity again (one
+/// check at a time), and a node that lost its data is kept out of the vote (<see cref="RestartQuarantine"/>) until
+/// the locks it forgot have expired, and out of each record until that record's retention has passed.
 /// </summary>
 internal sealed class RestartWatch : IDisposable
 {
