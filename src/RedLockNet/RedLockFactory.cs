@@ -187,17 +187,7 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
 
     private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
     {
-        LockResources.Validate(resource);
-        var timing = LockTiming.Checked(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry");
-        if (request?.MaxHoldTime is { } cap)
-        {
-            LockRequest.CheckHoldTime(cap, "request.MaxHoldTime");
-        }
-
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        _quarantine.NoteExpiry(timing.Expiry);
-        var mintToken = _options.Fencing && (request?.FencingOnAcquire ?? _options.FencingOnAcquire);
+        var (timing, mintToken) = Prepare(resource, request, cancellationToken);
         var fair = request?.FairOrder ?? _options.FairOrder;
 
         var key = LockKeys.For(_options.KeyPrefix, resource);
@@ -219,6 +209,25 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
             activity?.SetTag(RedLockTags.Outcome, tag);
             RedLockTelemetry.RecordAcquire(time.GetElapsedTime(started), tag);
         }
+    }
+
+    /// <summary>
+    /// Checks an acquisition's resource and request (throwing before anything is sent), notes its expiry for restart
+    /// quarantine, and says whether it mints a token on acquisition.
+    /// </summary>
+    private (LockTiming Timing, bool MintToken) Prepare(string resource, LockRequest? request, CancellationToken cancellationToken)
+    {
+        LockResources.Validate(resource);
+        var timing = LockTiming.Checked(request?.Expiry ?? _options.DefaultExpiry, _options, "request.Expiry");
+        if (request?.MaxHoldTime is { } cap)
+        {
+            LockRequest.CheckHoldTime(cap, "request.MaxHoldTime");
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        _quarantine.NoteExpiry(timing.Expiry);
+        return (timing, _options.Fencing && (request?.FencingOnAcquire ?? _options.FencingOnAcquire));
     }
 
     /// <summary>

@@ -84,7 +84,7 @@ public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDispo
 /// clock and lock timing come from the options, so it can be used (an idempotent processor built on it) before the
 /// nodes are reached.
 /// </summary>
-internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords
+internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords, ISemaphoreFactory
 {
     public ILockRecords Records { get; } = new ConnectedRecords(connection);
 
@@ -102,6 +102,18 @@ internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLock
     {
         var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
         return await factory.TryAcquireAsync(resource, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ISemaphoreHandle> AcquireSemaphoreAsync(string resource, int maxCount, LockRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
+        return await factory.AcquireSemaphoreAsync(resource, maxCount, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ISemaphoreHandle?> TryAcquireSemaphoreAsync(string resource, int maxCount, LockRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
+        return await factory.TryAcquireSemaphoreAsync(resource, maxCount, request, cancellationToken).ConfigureAwait(false);
     }
 }
 

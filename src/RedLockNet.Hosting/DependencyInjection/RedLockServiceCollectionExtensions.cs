@@ -8,8 +8,8 @@ using RedLockNet.Hosting.DependencyInjection;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
-/// Registers RedLockNet in a service collection: <see cref="RedLockConnection"/>, <see cref="IDistributedLockFactory"/>
-/// and <see cref="ILockFactoryWithRecords"/> for the default instance (unkeyed) or a named one (keyed by its name),
+/// Registers RedLockNet in a service collection: <see cref="RedLockConnection"/>, <see cref="IDistributedLockFactory"/>,
+/// <see cref="ISemaphoreFactory"/> and <see cref="ILockFactoryWithRecords"/> for the default instance (unkeyed) or a named one (keyed by its name),
 /// with <see cref="RedLockOptions"/> as named options that are validated when the host starts.
 /// </summary>
 public static class RedLockServiceCollectionExtensions
@@ -102,6 +102,7 @@ public static class RedLockServiceCollectionExtensions
         instance.AddSingleton(services, sp => new RedLockConnection(instance.Name ?? string.Empty, sp.GetRequiredService<IOptionsMonitor<RedLockOptions>>().Get(instance.OptionsName)));
         instance.AddSingleton<IDistributedLockFactory>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
         instance.AddSingleton<ILockFactoryWithRecords>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
+        instance.AddSingleton<ISemaphoreFactory>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
 
         // first among the hosted services, so the host fails to start on bad configuration before jobs are scheduled
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => instance.Get<RedLockConnection>(sp)));

@@ -12,4 +12,19 @@ internal static class LockKeys
 
     /// <summary>The resource's fencing counter: the lock key plus <c>:fence</c>, so the same hash tag and slot.</summary>
     public static RedisKey FenceFor(RedisKey lockKey) => lockKey.Append(":fence");
+
+    /// <summary>A semaphore's record of its permit count (every client must ask for the same count).</summary>
+    public static RedisKey SemaphoreCountFor(RedisKey lockKey) => lockKey.Append(":sem");
+
+    /// <summary>The keys of a semaphore's <paramref name="maxCount"/> slots, one lock per permit, in the resource's slot.</summary>
+    public static RedisKey[] SemaphoreSlotsFor(RedisKey lockKey, int maxCount)
+    {
+        var slots = new RedisKey[maxCount];
+        for (var i = 0; i < maxCount; i++)
+        {
+            slots[i] = lockKey.Append(string.Concat(":sem:", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return slots;
+    }
 }

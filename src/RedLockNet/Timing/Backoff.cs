@@ -1,7 +1,7 @@
 namespace RedLockNet.Timing;
 
 /// <summary>
-/// The one place that draws random pauses: full-jitter exponential back-off for retries, so contenders spread out
+/// The one place that draws random pauses (and random picks): full-jitter exponential back-off for retries, so contenders spread out
 /// instead of retrying in step. Thread-safe.
 /// </summary>
 internal static class Backoff
@@ -17,6 +17,9 @@ internal static class Backoff
     /// <summary>A delay uniform in [low, high).</summary>
     public static TimeSpan Between(TimeSpan low, TimeSpan high) =>
         TimeSpan.FromTicks(low.Ticks + (long)(Sample(null) * (high.Ticks - low.Ticks)));
+
+    /// <summary>A uniform pick in [0, <paramref name="count"/>): where concurrent callers should spread out.</summary>
+    public static int Pick(int count) => Math.Min(count - 1, (int)(Sample(null) * count));
 
 #pragma warning disable RS0030 // the one jitter helper may use the shared generator
     private static double Sample(Random? random) => (random ?? Random.Shared).NextDouble();

@@ -16,6 +16,15 @@ namespace RedLockNet.Tests.Unit.Docs;
 /// </summary>
 internal static class ReadmeSnippets
 {
+    public static async Task SemaphoreAsync(ISemaphoreFactory semaphores, Func<CancellationToken, Task> exportAsync, CancellationToken ct)
+    {
+        // begin-snippet: semaphore
+        // at most 3 exports at a time across every replica; the rest wait (up to the wait timeout) for a permit
+        await using var permit = await semaphores.AcquireSemaphoreAsync("exports", maxCount: 3, cancellationToken: ct);
+        await exportAsync(permit.LostToken);   // renewed like a lock; LostToken fires if the permit is lost
+        // end-snippet
+    }
+
     public static void ConfigurationSection(HostApplicationBuilder builder)
     {
         // begin-snippet: di-section

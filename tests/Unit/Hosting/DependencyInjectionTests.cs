@@ -125,6 +125,11 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
         var paymentLocks = host.Services.GetRequiredKeyedService<IDistributedLockFactory>("payments");
         Assert.NotSame(defaultLocks, paymentLocks);
         Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<ILockFactoryWithRecords>("payments"));
+        Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<ISemaphoreFactory>("payments"));
+        await using (var permit = await host.Services.GetRequiredService<ISemaphoreFactory>().AcquireSemaphoreAsync(Clusters.UniqueResource("pool"), 2, cancellationToken: Clusters.Bound()))
+        {
+            Assert.Equal(2, permit.MaxCount);
+        }
 
         var resource = Clusters.UniqueResource("named");
         await using var held = await defaultLocks.AcquireAsync(resource, Clusters.Bound());

@@ -1,0 +1,91 @@
+using RedLockNet.Nodes.Scripts;
+using StackExchange.Redis;
+
+namespace RedLockNet.Engine;
+
+/// <summary>
+/// One attempt at a permit of a semaphore of <c>maxCount</c> permits. Each permit is a slot, and each slot is a lock
+/// of its own (<see cref="Acquisition"/> on the slot's key), so each slot has at most one holder by the lock's own
+/// argument, and a semaphore of maxCount slots at most maxCount holders, however the nodes' views differ. Counting
+/// holders per node would not bound them: with 3 nodes and 2 permits, holders on {A,B}, {B,C} and {A,C} each have a
+/// majority while every node counts 2. The attempt first asks a majority which slots are taken (semaphore_scan.lua,
+/// which also checks every client asks for the same count), then acquires a slot free on all of them, picked at random
+/// so that concurrent callers spread out; when another caller wins that slot first it tries one more.
+/// </summary>
+internal static class SemaphoreAcquisition
+{
+    /// <summary>How many free slots one attempt tries before it counts as contended.</summary>
+    private const int SlotsPerAttempt = 2;
+
+    /// <summary>
+    /// Scans, then acquires a free slot. Returns the attempt (its grant is on the slot's key) and the slot, -1 when
+    /// none was acquired. Throws <see cref="ArgumentException"/> when a node records another permit count, or holds
+    /// the resource as a plain lock.
+    /// </summary>
+    public static async Task<(AcquireAttempt Attempt, int Slot)> AcquireOnceAsync(
+        EngineContext engine, string resource, RedisKey lockKey, RedisKey[] slots, int maxCount, LockTiming timing, bool mintToken, CancellationToken cancellationToken)
+    {
+        var countRetention = TimeSpan.FromHours(1) > timing.Expiry * 10 ? TimeSpan.FromHours(1) : timing.Expiry * 10;
+        var scan = new SemaphoreScanCall(lockKey, LockKeys.SemaphoreCountFor(lockKey), slots, maxCount, (long)countRetention.TotalMilliseconds).ToCall();
+        var round = VoteRound.Start(engine.Nodes, scan, result => SemaphoreScanReply.IsReadable(result, maxCount), RoundEnd.WhenDecided, engine.Options.NodeTimeout, engine.Timeouts);
+        await round.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var failure in round.Failures)
+        {
+            if (SemaphoreScanReply.RecordedCount(failure.Error) is { } recorded)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(maxCount), maxCount, $"Semaphore '{resource}' has {recorded} permits on node {failure.Node}; every client of a semaphore must ask for the same count (use another resource name for another count).");
+            }
+
+            if (SemaphoreScanReply.IsHeldAsLock(failure.Error))
+            {
+                throw new ArgumentException($"'{resource}' is held as a plain lock on node {failure.Node}; a resource is either a lock or a semaphore.", nameof(resource));
+            }
+        }
+
+        if (!round.Quorum.IsWon)
+        {
+            return (new AcquireAttempt(AcquireOutcome.QuorumUnavailable, engine.Time.GetElapsedTime(round.StartedAt), round.Failures, "too few nodes said which permits are free", null), -1);
+        }
+
+        var candidates = FreeOnEveryAnswer(round, maxCount);
+        AcquireAttempt? last = null;
+        for (var tried = 0; tried < SlotsPerAttempt && candidates.Count > 0; tried++)
+        {
+            var pick = Timing.Backoff.Pick(candidates.Count);
+            var slot = candidates[pick];
+            candidates.RemoveAt(pick);
+            last = await Acquisition.AcquireOnceAsync(engine, resource, slots[slot], timing, mintToken, cancellationToken).ConfigureAwait(false);
+            if (last.Outcome != AcquireOutcome.Contended)
+            {
+                return (last, last.Outcome == AcquireOutcome.Acquired ? slot : -1);
+            }
+        }
+
+        return (last ?? new AcquireAttempt(AcquireOutcome.Contended, engine.Time.GetElapsedTime(round.StartedAt), round.Failures, null, null), -1);
+    }
+
+    /// <summary>The slots every node that answered the scan reported free.</summary>
+    private static List<int> FreeOnEveryAnswer(VoteRound round, int maxCount)
+    {
+        var free = new List<int>(maxCount);
+        for (var slot = 0; slot < maxCount; slot++)
+        {
+            var everywhere = true;
+            for (var node = 0; node < round.Nodes.Count && everywhere; node++)
+            {
+                if (round.VoteOf(node) == Vote.Yes && round.ResultOf(node) is { } result)
+                {
+                    everywhere = SemaphoreScanReply.IsFree(result, slot);
+                }
+            }
+
+            if (everywhere)
+            {
+                free.Add(slot);
+            }
+        }
+
+        return free;
+    }
+}

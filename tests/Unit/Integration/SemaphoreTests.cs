@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+
+namespace RedLockNet.Tests.Unit.Integration;
+
+/// <summary>The distributed semaphore on real nodes: the bound on holders, waiting, fencing per slot and bad input.</summary>
+public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
+{
+    [Fact]
+    public async Task Twenty_callers_on_three_permits_never_exceed_three_holders_and_each_is_served()
+    {
+        var resource = Clusters.UniqueResource("pool");
+        var factories = new List<RedLockFactory>();
+        for (var i = 0; i < 10; i++)
+        {
+            factories.Add(await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints), Clusters.Bound()));
+        }
+
+        try
+        {
+            var holders = 0;
+            var most = 0;
+            var served = new ConcurrentDictionary<int, int>();
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            var callers = Enumerable.Range(0, 20).Select(async caller =>
+            {
+                var locks = factories[caller % factories.Count];
+                while (DateTime.UtcNow < until)
+                {
+                    await using var permit = await locks.AcquireSemaphoreAsync(resource, 3, new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(20) }, Clusters.Bound());
+                    Assert.InRange(permit.Slot, 0, 2);
+                    var now = Interlocked.Increment(ref holders);
+                    InterlockedMax(ref most, now);
+                    await Task.Delay(20, Clusters.Bound());
+                    permit.EnsureValid();
+                    Interlocked.Decrement(ref holders);
+                    served.AddOrUpdate(caller, 1, (_, n) => n + 1);
+                }
+            });
+            await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60), Clusters.Bound());
+
+            Assert.Equal(3, most);
+            Assert.Equal(20, served.Count);
+        }
+        finally
+        {
+            foreach (var factory in factories)
+            {
+                await factory.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_permit_has_a_slot_a_token_of_its_own_and_is_free_for_the_next_caller_at_release()
+    {
+        var resource = Clusters.UniqueResource("one-permit");
+        var first = await Locks.AcquireSemaphoreAsync(resource, 1, new LockRequest { FencingOnAcquire = true }, Clusters.Bound());
+        Assert.Equal((0, 1), (first.Slot, first.MaxCount));
+        Assert.Equal(resource, first.Resource);
+        Assert.True(first.FencingToken > 0);
+        Assert.True(await first.ExtendAsync(cancellationToken: Clusters.Bound()));
+        Assert.Null(await Locks.TryAcquireSemaphoreAsync(resource, 1, cancellationToken: Clusters.Bound()));
+
+        await first.ReleaseAsync(Clusters.Bound());
+        Assert.Equal(LockStatus.Released, first.Status);
+        await using var second = await Locks.TryAcquireSemaphoreAsync(resource, 1, new LockRequest { FencingOnAcquire = true }, Clusters.Bound());
+        Assert.NotNull(second);
+        Assert.True(second.FencingToken > first.FencingToken); // the same slot: its holders are ordered
+    }
+
+    [Fact]
+    public async Task Every_client_must_ask_for_the_same_count_and_a_lock_is_not_a_semaphore()
+    {
+        var resource = Clusters.UniqueResource("counted");
+        await using (await Locks.AcquireSemaphoreAsync(resource, 3, cancellationToken: Clusters.Bound()))
+        {
+            var other = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Locks.TryAcquireSemaphoreAsync(resource, 4, cancellationToken: Clusters.Bound()));
+            Assert.Equal("maxCount", other.ParamName);
+            Assert.Contains("has 3 permits", other.Message, StringComparison.Ordinal);
+        }
+
+        var locked = Clusters.UniqueResource("locked");
+        await using (await Locks.AcquireAsync(locked, Clusters.Bound()))
+        {
+            var refused = await Assert.ThrowsAsync<ArgumentException>(() => Locks.TryAcquireSemaphoreAsync(locked, 2, cancellationToken: Clusters.Bound()));
+            Assert.Equal("resource", refused.ParamName);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_input_names_the_parameter_and_writes_nothing()
+    {
+        var resource = $"bad-semaphore-{Guid.NewGuid():N}";
+        foreach (var count in new[] { 0, -1, RedLockFactory.MaxSemaphoreCount + 1 })
+        {
+            Assert.Equal("maxCount", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Locks.AcquireSemaphoreAsync(resource, count, cancellationToken: Clusters.Bound()))).ParamName);
+        }
+
+        Assert.Equal("resource", (await Assert.ThrowsAsync<ArgumentException>(() => Locks.TryAcquireSemaphoreAsync(" ", 2, cancellationToken: Clusters.Bound()))).ParamName);
+        Assert.Equal("request.Expiry", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            Locks.TryAcquireSemaphoreAsync(resource, 2, new LockRequest { Expiry = TimeSpan.FromMilliseconds(1) }, Clusters.Bound()))).ParamName);
+        Assert.Empty(await Probe.KeysContainingAsync(resource));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+}
+
+public sealed class SemaphoreOnFiveNodes(FiveNodes nodes) : SemaphoreTests(nodes), IClassFixture<FiveNodes>;
