@@ -79,7 +79,9 @@ internal sealed class JobRunLoop
     /// </summary>
     private async Task<DateTimeOffset> CatchUpAsync(CancellationToken cancellationToken)
     {
-        var read = await _runner.Locks.Records.ReadAsync(_term.Group, HighWaterName, MarkerRetention, cancellationToken).ConfigureAwait(false);
+        // the high-water mark only says where catching up starts; each tick is then claimed, and the claims keep every
+        // tick at most once, so a node that lost its data (and with it an older mark) may still answer here
+        var read = await _runner.Locks.Records.ReadAsync(_term.Group, HighWaterName, _runner.LeaseDuration, cancellationToken).ConfigureAwait(false);
         long? last = null;
         foreach (var value in read.Values)
         {
@@ -204,6 +206,10 @@ internal sealed class JobRunLoop
             Retention = markerRetention,
             HighWaterRetention = lastRetention,
             MaxAttempts = 3,
+
+            // nobody claims a tick before it is due, allowing a lease of clock skew between replicas: a node that lost
+            // its data before then still answers for this tick (restart quarantine keeps it out of older ones)
+            NotBefore = tick - _runner.LeaseDuration,
         };
         return await _runner.Locks.Records.ClaimAsync(_term.Lock, claim, cancellationToken).ConfigureAwait(false);
     }

@@ -71,6 +71,14 @@ public sealed record LockRecordClaim(string Name, string Value, long Sequence, s
     /// <summary>How many times to try while too few nodes answered. Default 1.</summary>
     public int MaxAttempts { get; init; } = 1;
 
+    /// <summary>
+    /// The earliest time this slot can have been claimed by anyone (for a scheduled tick: its time, less an allowance
+    /// for clock skew between claimers), or null when unknown. A node that lost its data before then cannot have
+    /// forgotten a claim of this slot, so it answers for it; without it, such a node stays out of the claim for its
+    /// whole <see cref="Retention"/> after the loss (restart quarantine for records).
+    /// </summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
     /// <summary>Checks every part of the claim; each error names it (<c>claim.X</c>) and the rule.</summary>
     internal void Validate()
     {

@@ -48,6 +48,13 @@ internal sealed class LockRecordStore : ILockRecords
         var call = new ClaimCall(
             lockKey, KeyFor(holder.Resource, claim.Name), KeyFor(holder.Resource, claim.HighWaterName), holder.LockId, claim.Value,
             TimeUnits.ToRedisMilliseconds(claim.Retention), claim.Sequence, TimeUnits.ToRedisMilliseconds(claim.HighWaterRetention)).ToCall();
+        if (claim.NotBefore is { } notBefore)
+        {
+            // a node that lost its data before anyone could claim this slot cannot have forgotten the claim
+            var since = _engine.Time.GetUtcNow() - notBefore;
+            call = call with { Recalls = since < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : since < claim.Retention ? since : claim.Retention };
+        }
+
         return RetryWhileUnavailableAsync(claim.MaxAttempts, call, claim.Value, cancellationToken);
     }
 

@@ -142,6 +142,42 @@ public sealed class QuarantineTests
     }
 
     /// <summary>
+    /// A claim says when its slot could first have been claimed (a tick: its time less a clock-skew allowance). A node
+    /// that lost its data before then cannot have forgotten it and answers; for a slot claimable before the loss it
+    /// stays out for the claim's retention. This keeps a cron runner claiming new ticks after an empty restart.
+    /// </summary>
+    [Fact]
+    public async Task A_node_that_lost_its_data_answers_for_claims_that_could_only_be_made_after_the_loss()
+    {
+        await using var cluster = await TestNodeCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options(cluster.Endpoints, o =>
+        {
+            o.RestartQuarantine = RestartQuarantineMode.WhenNotPersistent;
+            o.RestartQuarantinePeriod = TimeSpan.FromSeconds(2);
+        }), Clusters.Bound());
+        var beforeLoss = DateTimeOffset.UtcNow;
+        await cluster.Nodes[0].KillAsync();
+        await cluster.Nodes[0].RestartAsync(Clusters.Bound());
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(await locks.ProbeNodesAsync(cancellationToken: Clusters.Bound())).All(n => n.CanVote) && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        var afterLoss = DateTimeOffset.UtcNow;
+        await using var holder = await locks.AcquireAsync(Clusters.UniqueResource("claims"), new LockRequest { WaitTimeout = TimeSpan.FromSeconds(10) }, Clusters.Bound());
+        LockRecordClaim Claim(long sequence, DateTimeOffset notBefore) =>
+            new($"tick:{sequence}", "a", sequence, "last") { Retention = TimeSpan.FromMinutes(5), HighWaterRetention = TimeSpan.FromMinutes(5), NotBefore = notBefore };
+
+        var newTick = await locks.Records.ClaimAsync(holder, Claim(2, afterLoss), Clusters.Bound());
+        Assert.Equal((LockRecordWriteOutcome.Written, 3), (newTick.Outcome, newTick.Confirmed));
+
+        var oldTick = await locks.Records.ClaimAsync(holder, Claim(1, beforeLoss), Clusters.Bound());
+        Assert.Equal((LockRecordWriteOutcome.Written, 2), (oldTick.Outcome, oldTick.Confirmed));
+        Assert.Contains(oldTick.Failures, f => f.Kind == NodeFailureKind.Quarantined && f.Node == cluster.Nodes[0].Endpoint);
+    }
+
+    /// <summary>
     /// The idempotency side of the same gap: a completion record written on nodes 0 and 1 (node 2 was down) is gone
     /// once all three have restarted empty. Every node would answer "no record", and a redelivery would run the
     /// handler again; each lost its data less than the record's retention ago, so none answers for it, and the
