@@ -3,6 +3,7 @@ using RedLockNet.Diagnostics;
 using RedLockNet.Engine;
 using RedLockNet.Engine.Leases;
 using RedLockNet.Timing;
+using StackExchange.Redis;
 
 namespace RedLockNet;
 
@@ -33,10 +34,9 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
         };
     }
 
-    /// <summary>
-    /// Attempts (<see cref="SemaphoreAcquisition"/>) until a permit is acquired or the wait is spent, with full-jitter
-    /// pauses between them; too few answering nodes is ridden out within the wait, like contention.
-    /// </summary>
+    /// <summary>One attempt of a polled acquisition (a semaphore's, a reader's or a writer's).</summary>
+    private delegate Task<AcquireAttempt> PolledAttempt(EngineContext engine, string resource, RedisKey lockKey, LockTiming timing, CancellationToken cancellationToken);
+
     private async Task<(AcquireAttempt Attempt, int Slot)> AcquireSemaphoreCoreAsync(string resource, int maxCount, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
     {
         if (maxCount is < 1 or > MaxSemaphoreCount)
@@ -44,23 +44,38 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
             throw new ArgumentOutOfRangeException(nameof(maxCount), maxCount, $"A semaphore has from 1 to {MaxSemaphoreCount} permits.");
         }
 
-        var (timing, mintToken) = Prepare(resource, request, cancellationToken);
+        var slot = -1;
+        var attempt = await PollAsync(resource, request, wait, "redlock.semaphore.acquire", async (engine, name, key, timing, ct) =>
+        {
+            (var once, slot) = await SemaphoreAcquisition.AcquireOnceAsync(engine, name, key, LockKeys.SemaphoreSlotsFor(key, maxCount), maxCount, timing, MintsToken(request), ct).ConfigureAwait(false);
+            return once;
+        }, cancellationToken).ConfigureAwait(false);
+        return (attempt, slot);
+    }
+
+    /// <summary>
+    /// Attempts (<paramref name="once"/>) until acquired or the wait is spent, with full-jitter pauses between them;
+    /// too few answering nodes is ridden out within the wait, like contention. The waiting room and wake-ups of the
+    /// lock are not used by these primitives yet.
+    /// </summary>
+    private async Task<AcquireAttempt> PollAsync(string resource, LockRequest? request, TimeSpan wait, string activityName, PolledAttempt once, CancellationToken cancellationToken)
+    {
+        var (timing, _) = Prepare(resource, request, cancellationToken);
         var key = LockKeys.For(_options.KeyPrefix, resource);
-        var slots = LockKeys.SemaphoreSlotsFor(key, maxCount);
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
-        using var activity = RedLockTelemetry.Source.StartActivity("redlock.semaphore.acquire", ActivityKind.Client);
+        using var activity = RedLockTelemetry.Source.StartActivity(activityName, ActivityKind.Client);
         activity?.SetTag(RedLockTags.Resource, resource);
-        (AcquireAttempt Attempt, int Slot)? result = null;
+        AcquireAttempt? result = null;
         try
         {
             for (var attempt = 0; ; attempt++)
             {
-                result = await SemaphoreAcquisition.AcquireOnceAsync(_engine, resource, key, slots, maxCount, timing, mintToken, cancellationToken).ConfigureAwait(false);
+                result = await once(_engine, resource, key, timing, cancellationToken).ConfigureAwait(false);
                 var left = wait == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : wait - time.GetElapsedTime(started);
-                if (result.Value.Attempt.Outcome == AcquireOutcome.Acquired || left <= TimeSpan.Zero)
+                if (result.Outcome == AcquireOutcome.Acquired || left <= TimeSpan.Zero)
                 {
-                    return result.Value;
+                    return result;
                 }
 
                 var pause = Backoff.FullJitter(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(250), attempt);
@@ -69,8 +84,9 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
         }
         finally
         {
-            var tag = result is null ? "canceled" : RedLockTelemetry.OutcomeTag(result.Value.Attempt.Outcome);
+            var tag = result is null ? "canceled" : RedLockTelemetry.OutcomeTag(result.Outcome);
             activity?.SetTag(RedLockTags.Outcome, tag);
+            RedLockTelemetry.RecordAcquire(time.GetElapsedTime(started), tag);
         }
     }
 }

@@ -227,8 +227,11 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         _quarantine.NoteExpiry(timing.Expiry);
-        return (timing, _options.Fencing && (request?.FencingOnAcquire ?? _options.FencingOnAcquire));
+        return (timing, MintsToken(request));
     }
+
+    /// <summary>Whether an acquisition mints a fencing token as it acquires (the request's choice, else the options').</summary>
+    private bool MintsToken(LockRequest? request) => _options.Fencing && (request?.FencingOnAcquire ?? _options.FencingOnAcquire);
 
     /// <summary>
     /// Attempts until acquired or the wait runs out; an attempt under way is let finish. Callers wait in line

@@ -84,7 +84,7 @@ public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDispo
 /// clock and lock timing come from the options, so it can be used (an idempotent processor built on it) before the
 /// nodes are reached.
 /// </summary>
-internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords, ISemaphoreFactory
+internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords, ISemaphoreFactory, IReaderWriterLockFactory
 {
     public ILockRecords Records { get; } = new ConnectedRecords(connection);
 
@@ -115,6 +115,18 @@ internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLock
         var factory = await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false);
         return await factory.TryAcquireSemaphoreAsync(resource, maxCount, request, cancellationToken).ConfigureAwait(false);
     }
+
+    public async Task<ILockHandle> AcquireReadAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).AcquireReadAsync(resource, request, cancellationToken).ConfigureAwait(false);
+
+    public async Task<ILockHandle?> TryAcquireReadAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).TryAcquireReadAsync(resource, request, cancellationToken).ConfigureAwait(false);
+
+    public async Task<ILockHandle> AcquireWriteAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).AcquireWriteAsync(resource, request, cancellationToken).ConfigureAwait(false);
+
+    public async Task<ILockHandle?> TryAcquireWriteAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).TryAcquireWriteAsync(resource, request, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>The connected factory's records, once it is connected.</summary>

@@ -19,15 +19,28 @@ internal static class Acquisition
     public static async Task<AcquireAttempt> AcquireOnceAsync(EngineContext engine, string resource, RedisKey key, LockTiming timing, bool mintToken, CancellationToken cancellationToken, WaitingRooms.Ticket? ticket = null)
     {
         var options = engine.Options;
-        var time = engine.Time;
-        var ttl = timing.Expiry;
         var lockId = LockIds.New();
         var fencing = mintToken && options.Fencing;
-        var fenceKey = LockKeys.FenceFor(key);
-        var ttlMs = TimeUnits.ToRedisMilliseconds(ttl);
+        var ttlMs = TimeUnits.ToRedisMilliseconds(timing.Expiry);
         var call = ticket is not null ? new AcquireWaitingCall(key, lockId, ttlMs, ticket.Id, ticket.Order, engine.Rooms.For(key)).ToCall()
-            : fencing ? new AcquireFencedCall(key, fenceKey, lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), FenceSettlement.Floor(time)).ToCall()
+            : fencing ? new AcquireFencedCall(key, LockKeys.FenceFor(key), lockId, ttlMs, TimeUnits.ToRedisMilliseconds(options.FenceRetention), FenceSettlement.Floor(engine.Time)).ToCall()
             : new AcquireCall(key, lockId, ttlMs).ToCall();
+        return await DecideAsync(engine, resource, key, lockId, call, timing, fencing, ticket, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One attempt with a grant script of the caller's (a reader's or a writer's grant of a reader-writer lock) whose
+    /// yes is <see cref="VoteRound.Granted"/> and which leaves <paramref name="lockId"/> under <paramref name="key"/> where
+    /// it grants: decided, cleaned up and timed like <see cref="AcquireOnceAsync"/>, without a token on acquisition.
+    /// </summary>
+    public static Task<AcquireAttempt> GrantOnceAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, CancellationToken cancellationToken) =>
+        DecideAsync(engine, resource, key, lockId, call, timing, fencing: false, ticket: null, cancellationToken);
+
+    private static async Task<AcquireAttempt> DecideAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, bool fencing, WaitingRooms.Ticket? ticket, CancellationToken cancellationToken)
+    {
+        var options = engine.Options;
+        var time = engine.Time;
+        var fenceKey = LockKeys.FenceFor(key);
         var timeout = timing.AcquireBudget < options.NodeTimeout ? timing.AcquireBudget : options.NodeTimeout;
 
         var round = VoteRound.Start(engine.Nodes, call, VoteRound.Granted, RoundEnd.WhenDecided, timeout, engine.Timeouts);

@@ -27,4 +27,11 @@ internal static class LockKeys
 
         return slots;
     }
+
+    /// <summary>The keys of a reader-writer lock: the writer's, the waiting writer's, and the readers' index.</summary>
+    public static (RedisKey Writer, RedisKey Waiting, RedisKey Readers) ReaderWriterFor(RedisKey lockKey) =>
+        (lockKey.Append(":rw"), lockKey.Append(":rw:wants"), lockKey.Append(":rw:readers"));
+
+    /// <summary>A reader's own key (<paramref name="name"/> random), in the lock's slot.</summary>
+    public static RedisKey ReaderFor(RedisKey lockKey, string name) => lockKey.Append(string.Concat(":rw:r:", name));
 }

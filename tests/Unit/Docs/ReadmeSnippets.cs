@@ -25,6 +25,21 @@ internal static class ReadmeSnippets
         // end-snippet
     }
 
+    public static async Task ReaderWriterAsync(IReaderWriterLockFactory rw, Func<CancellationToken, Task> readAsync, Func<long, CancellationToken, Task> rebuildAsync, CancellationToken ct)
+    {
+        // begin-snippet: reader-writer
+        await using (var read = await rw.AcquireReadAsync("catalog", cancellationToken: ct))      // many readers at once
+        {
+            await readAsync(read.LostToken);
+        }
+
+        await using (var write = await rw.AcquireWriteAsync("catalog", cancellationToken: ct))    // one writer, no readers
+        {
+            await rebuildAsync(await write.GetFencingTokenAsync(ct), write.LostToken);           // the token orders writers
+        }
+        // end-snippet
+    }
+
     public static void ConfigurationSection(HostApplicationBuilder builder)
     {
         // begin-snippet: di-section

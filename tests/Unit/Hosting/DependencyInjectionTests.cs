@@ -126,6 +126,10 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
         Assert.NotSame(defaultLocks, paymentLocks);
         Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<ILockFactoryWithRecords>("payments"));
         Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<ISemaphoreFactory>("payments"));
+        Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<IReaderWriterLockFactory>("payments"));
+        await using (await host.Services.GetRequiredService<IReaderWriterLockFactory>().AcquireReadAsync(Clusters.UniqueResource("shared"), cancellationToken: Clusters.Bound()))
+        {
+        }
         await using (var permit = await host.Services.GetRequiredService<ISemaphoreFactory>().AcquireSemaphoreAsync(Clusters.UniqueResource("pool"), 2, cancellationToken: Clusters.Bound()))
         {
             Assert.Equal(2, permit.MaxCount);

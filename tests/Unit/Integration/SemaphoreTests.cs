@@ -9,45 +9,30 @@ public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
     public async Task Twenty_callers_on_three_permits_never_exceed_three_holders_and_each_is_served()
     {
         var resource = Clusters.UniqueResource("pool");
-        var factories = new List<RedLockFactory>();
-        for (var i = 0; i < 10; i++)
+        await using var factories = await ClientFactories.ConnectAsync(Nodes.Endpoints, 10);
+        var holders = 0;
+        var most = 0;
+        var served = new ConcurrentDictionary<int, int>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var callers = Enumerable.Range(0, 20).Select(async caller =>
         {
-            factories.Add(await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints), Clusters.Bound()));
-        }
-
-        try
-        {
-            var holders = 0;
-            var most = 0;
-            var served = new ConcurrentDictionary<int, int>();
-            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            var callers = Enumerable.Range(0, 20).Select(async caller =>
+            var locks = factories[caller];
+            while (DateTime.UtcNow < until)
             {
-                var locks = factories[caller % factories.Count];
-                while (DateTime.UtcNow < until)
-                {
-                    await using var permit = await locks.AcquireSemaphoreAsync(resource, 3, new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(20) }, Clusters.Bound());
-                    Assert.InRange(permit.Slot, 0, 2);
-                    var now = Interlocked.Increment(ref holders);
-                    InterlockedMax(ref most, now);
-                    await Task.Delay(20, Clusters.Bound());
-                    permit.EnsureValid();
-                    Interlocked.Decrement(ref holders);
-                    served.AddOrUpdate(caller, 1, (_, n) => n + 1);
-                }
-            });
-            await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60), Clusters.Bound());
-
-            Assert.Equal(3, most);
-            Assert.Equal(20, served.Count);
-        }
-        finally
-        {
-            foreach (var factory in factories)
-            {
-                await factory.DisposeAsync();
+                await using var permit = await locks.AcquireSemaphoreAsync(resource, 3, new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(20) }, Clusters.Bound());
+                Assert.InRange(permit.Slot, 0, 2);
+                var now = Interlocked.Increment(ref holders);
+                ClientFactories.RaiseTo(ref most, now);
+                await Task.Delay(20, Clusters.Bound());
+                permit.EnsureValid();
+                Interlocked.Decrement(ref holders);
+                served.AddOrUpdate(caller, 1, (_, n) => n + 1);
             }
-        }
+        });
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60), Clusters.Bound());
+
+        Assert.Equal(3, most);
+        Assert.Equal(20, served.Count);
     }
 
     [Fact]
@@ -100,14 +85,6 @@ public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
         Assert.Equal("request.Expiry", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
             Locks.TryAcquireSemaphoreAsync(resource, 2, new LockRequest { Expiry = TimeSpan.FromMilliseconds(1) }, Clusters.Bound()))).ParamName);
         Assert.Empty(await Probe.KeysContainingAsync(resource));
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int seen;
-        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
-        {
-        }
     }
 }
 

@@ -154,10 +154,10 @@ internal static class ScriptCatalog
     public static IReadOnlyList<LockScript> LockNodeScripts { get; } =
     [
         AcquireFencedCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
-        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script, SemaphoreScanCall.Script,
+        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script, SemaphoreScanCall.Script, ReadGrantCall.Script, WriteGrantCall.Script,
     ];
 
     /// <summary>The epoch-checked forms of the scripts that can grant or recall records, loaded too while restart quarantine is on.</summary>
     public static IReadOnlyList<LockScript> EpochCheckedScripts { get; } =
-        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script }.Select(script => script.EpochChecked!)];
+        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, ReadGrantCall.Script, WriteGrantCall.Script }.Select(script => script.EpochChecked!)];
 }

@@ -1,0 +1,31 @@
+using StackExchange.Redis;
+
+namespace RedLockNet.Nodes.Scripts;
+
+/// <summary>
+/// rw_read.lua: a reader's grant. KEYS[1] writer key, KEYS[2] waiting-writer key, KEYS[3] readers' index, KEYS[4] the
+/// reader's key; ARGV[1] lock id, ARGV[2] ttl ms. Reply OK / nil, as <see cref="AcquireCall"/>.
+/// </summary>
+internal readonly record struct ReadGrantCall(RedisKey WriterKey, RedisKey WaitingKey, RedisKey ReadersKey, RedisKey ReaderKey, string LockId, long TtlMs)
+{
+    public static readonly LockScript Script = LockScript.Load("rw_read", grantsLocks: true);
+
+    public ScriptCall ToCall() => new(Script, [WriterKey, WaitingKey, ReadersKey, ReaderKey], [LockId, TtlMs]);
+
+    public static ReadGrantCall Read(in ScriptCall call) =>
+        new(call.Keys[0], call.Keys[1], call.Keys[2], call.Keys[3], (string)call.Args[0]!, (long)call.Args[1]);
+}
+
+/// <summary>
+/// rw_write.lua: a writer's grant. KEYS[1] writer key, KEYS[2] waiting-writer key, KEYS[3] readers' index; ARGV[1]
+/// lock id, ARGV[2] ttl ms, ARGV[3] how long a refused writer is announced as waiting (ms). Reply OK / nil.
+/// </summary>
+internal readonly record struct WriteGrantCall(RedisKey WriterKey, RedisKey WaitingKey, RedisKey ReadersKey, string LockId, long TtlMs, long WaitMs)
+{
+    public static readonly LockScript Script = LockScript.Load("rw_write", grantsLocks: true);
+
+    public ScriptCall ToCall() => new(Script, [WriterKey, WaitingKey, ReadersKey], [LockId, TtlMs, WaitMs]);
+
+    public static WriteGrantCall Read(in ScriptCall call) =>
+        new(call.Keys[0], call.Keys[1], call.Keys[2], (string)call.Args[0]!, (long)call.Args[1], (long)call.Args[2]);
+}
