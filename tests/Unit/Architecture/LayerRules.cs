@@ -15,7 +15,7 @@ internal static class LayerRules
         ["Engine/Leases"] = ["Engine", "Nodes", "Nodes/Scripts", "Contracts", "Diagnostics", "Timing"],
         [LayerGraph.Root] = null, // composes everything
         ["Idempotency"] = ["Contracts", "Diagnostics", "Timing", LayerGraph.Root],
-        ["Coordination"] = ["Contracts"], // built on the public contracts only
+        ["Coordination"] = ["Contracts", LayerGraph.Root], // built on the public contracts and the public factory only
     };
 
     /// <summary>
