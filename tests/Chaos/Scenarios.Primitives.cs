@@ -1,0 +1,131 @@
+using System.Diagnostics;
+
+namespace RedLockNet.Chaos;
+
+/// <summary>
+/// The Redlock restart scenario (a and b) against the semaphore and the reader-writer lock: a node that lost the
+/// holders' keys must not let a third party in. Each primitive's grants go through the lock's epoch-checked path, so
+/// restart quarantine applies; the controls, without it, show the violation it prevents.
+/// </summary>
+public sealed partial class Scenarios
+{
+    private static readonly TimeSpan LongHold = TimeSpan.FromSeconds(30); // outlives two restarts (a Garnet node is a new process) and the 6 s try
+
+    [Fact]
+    public async Task S_semaphore_restart_empty_with_quarantine_keeps_two_permits_to_two_holders()
+    {
+        var (holders, third, detail) = await SemaphoreRestartEmptyAsync("s", RestartQuarantineMode.WhenNotPersistent);
+        Assert.True(third is null, $"a third holder of 2 permits ({detail})");
+        Assert.Equal(2, holders);
+    }
+
+    [Fact]
+    public async Task S_control_semaphore_restart_empty_without_quarantine_lets_a_third_holder_in()
+    {
+        var (holders, third, detail) = await SemaphoreRestartEmptyAsync("s-control", RestartQuarantineMode.Off);
+        Assert.True(third is not null && holders == 2, $"the control found no third holder ({detail})");
+    }
+
+    [Fact]
+    public async Task R_reader_writer_restart_empty_with_quarantine_keeps_the_writer_out_while_a_reader_holds()
+    {
+        var (writer, detail) = await ReaderWriterRestartEmptyAsync("r", RestartQuarantineMode.WhenNotPersistent);
+        Assert.True(writer is null, $"a writer got in beside a reader ({detail})");
+    }
+
+    [Fact]
+    public async Task R_control_reader_writer_restart_empty_without_quarantine_lets_a_writer_in_beside_a_reader()
+    {
+        var (writer, detail) = await ReaderWriterRestartEmptyAsync("r-control", RestartQuarantineMode.Off);
+        Assert.True(writer is not null, $"the control found no writer beside the reader ({detail})");
+    }
+
+    /// <summary>
+    /// Two clients take both permits of a semaphore while node 2 is down, so their slots stand on nodes 0 and 1.
+    /// Node 2 comes back empty and node 1 is restarted empty: the slots now stand on node 0 only. A third client, which
+    /// knew every node before, then tries for 6 s. Returns how many of the two first holders are still valid when it
+    /// got in (or gave up), and its permit.
+    /// </summary>
+    private static async Task<(int Holders, ISemaphoreHandle? Third, string Detail)> SemaphoreRestartEmptyAsync(string name, RestartQuarantineMode mode)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var rig = await ChaosRig.StartAsync(name, Bound());
+        var clients = new List<RedLockFactory>();
+        for (var i = 0; i < 3; i++)
+        {
+            clients.Add(await rig.FactoryAsync(o => Quarantine(o, mode, LongHold)));
+        }
+
+        var hold = new LockRequest { Expiry = LongHold, AutoRenew = false, WaitTimeout = TimeSpan.FromSeconds(10) };
+        await rig.KillAsync(2);
+        await using var a = await clients[0].AcquireSemaphoreAsync(rig.LockName, 2, hold, Bound());
+        await using var b = await clients[1].AcquireSemaphoreAsync(rig.LockName, 2, hold, Bound());
+        await rig.RestartAsync(2);
+        await rig.KillAsync(1);
+        await rig.RestartAsync(1);
+
+        ISemaphoreHandle? third = null;
+        string outcome;
+        try
+        {
+            third = await clients[2].TryAcquireSemaphoreAsync(rig.LockName, 2, hold with { WaitTimeout = TimeSpan.FromSeconds(6) }, Bound());
+            outcome = third is null ? "contended" : $"slot {third.Slot}";
+        }
+        catch (QuorumUnavailableException ex)
+        {
+            outcome = "quorum unavailable: " + string.Join("; ", ex.Failures.Select(f => $"{f.Node} {f.Kind}"));
+        }
+
+        var holders = new[] { a, b }.Count(h => h.RemainingValidity > TimeSpan.Zero);
+        var detail = $"slots {a.Slot} and {b.Slot} held, {holders} still valid; third: {outcome}";
+        rig.Report($"{name}: semaphore of 2, restart-empty, quarantine {mode}", Seed + 40, "n2 down during the grants, n2 back empty, n1 kill-9+restart-empty", clock.Elapsed,
+            third is not null && holders == 2 ? [$"semaphore: 3 holders of 2 permits ({detail})"] : []);
+        if (third is not null)
+        {
+            await third.DisposeAsync();
+        }
+
+        return (holders, third, detail);
+    }
+
+    /// <summary>
+    /// The same with a reader-writer lock: a reader holds while node 2 is down; node 2 comes back empty and node 1 is
+    /// restarted empty, so the reader's key stands on node 0 only. A writer that knew every node tries for 6 s.
+    /// </summary>
+    private static async Task<(ILockHandle? Writer, string Detail)> ReaderWriterRestartEmptyAsync(string name, RestartQuarantineMode mode)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var rig = await ChaosRig.StartAsync(name, Bound());
+        var reading = await rig.FactoryAsync(o => Quarantine(o, mode, LongHold));
+        var writing = await rig.FactoryAsync(o => Quarantine(o, mode, LongHold));
+        var hold = new LockRequest { Expiry = LongHold, AutoRenew = false, WaitTimeout = TimeSpan.FromSeconds(10) };
+        await rig.KillAsync(2);
+        await using var reader = await reading.AcquireReadAsync(rig.LockName, hold, Bound());
+        await rig.RestartAsync(2);
+        await rig.KillAsync(1);
+        await rig.RestartAsync(1);
+
+        ILockHandle? writer = null;
+        string outcome;
+        try
+        {
+            writer = await writing.TryAcquireWriteAsync(rig.LockName, hold with { WaitTimeout = TimeSpan.FromSeconds(6) }, Bound());
+            outcome = writer is null ? "contended" : "granted";
+        }
+        catch (QuorumUnavailableException ex)
+        {
+            outcome = "quorum unavailable: " + string.Join("; ", ex.Failures.Select(f => $"{f.Node} {f.Kind}"));
+        }
+
+        var both = writer is not null && reader.RemainingValidity > TimeSpan.Zero;
+        var detail = $"reader valid {reader.RemainingValidity > TimeSpan.Zero}; writer: {outcome}";
+        rig.Report($"{name}: reader-writer, restart-empty, quarantine {mode}", Seed + 41, "n2 down during the read grant, n2 back empty, n1 kill-9+restart-empty", clock.Elapsed,
+            both ? [$"reader-writer: a writer beside a valid reader ({detail})"] : []);
+        if (writer is not null)
+        {
+            await writer.DisposeAsync();
+        }
+
+        return (both ? writer : null, detail);
+    }
+}
