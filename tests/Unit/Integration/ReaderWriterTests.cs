@@ -14,7 +14,7 @@ public abstract class ReaderWriterTests(ClusterFixture nodes) : FixtureTest(node
         var mostReaders = 0;
         var (reads, writes, violations) = (0, 0, 0);
         var request = new LockRequest { Expiry = TimeSpan.FromSeconds(5), WaitTimeout = TimeSpan.FromSeconds(20) };
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(4);
         var writerTasks = Enumerable.Range(0, 3).Select(async w =>
         {
             while (DateTime.UtcNow < until)
