@@ -58,7 +58,7 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
     private readonly LinkedList<TaskCompletionSource<ISemaphoreHandle>> _queue = new();
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _disposed = new();
-    private Task _pump = Task.CompletedTask;
+    private bool _pumping; // under _gate: a pump runs and will look at the queue again before it stops
     private int _held;
     private long _successful;
     private long _failed;
@@ -125,7 +125,7 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
         LinkedListNode<TaskCompletionSource<ISemaphoreHandle>> place;
         lock (_gate)
         {
-            if (_queue.Count == 0 && _pump.IsCompleted)
+            if (_queue.Count == 0 && !_pumping)
             {
                 turn = null!;
                 place = null!;
@@ -138,6 +138,7 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
             {
                 turn = new TaskCompletionSource<ISemaphoreHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
                 place = _queue.AddLast(turn);
+                StartPumpLocked();
             }
         }
 
@@ -158,10 +159,7 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
 
                 turn = new TaskCompletionSource<ISemaphoreHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
                 place = _queue.AddLast(turn);
-                if (_pump.IsCompleted)
-                {
-                    _pump = PumpAsync();
-                }
+                StartPumpLocked();
             }
         }
 
@@ -227,17 +225,67 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
     private Task<ISemaphoreHandle?> TryOnceAsync(CancellationToken cancellationToken) =>
         _semaphores.TryAcquireSemaphoreAsync(_options.Resource, _options.PermitLimit, new LockRequest { Expiry = _options.PermitExpiry }, cancellationToken);
 
+    /// <summary>Starts the pump unless one runs (it decides to stop under the same lock, so no caller is left without one).</summary>
+    private void StartPumpLocked()
+    {
+        if (!_pumping)
+        {
+            _pumping = true;
+            _ = PumpAsync();
+        }
+    }
+
     /// <summary>While callers wait here: wins permits one at a time (waiting as long as it takes) and hands each to the caller whose turn it is.</summary>
     private async Task PumpAsync()
     {
+        try
+        {
+            await PumpLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+        {
+            // the factory was disposed under us: the callers waiting here get its error, and the next caller a new pump
+            List<TaskCompletionSource<ISemaphoreHandle>> waiting;
+            lock (_gate)
+            {
+                _pumping = false;
+                waiting = [.. _queue];
+                _queue.Clear();
+            }
+
+            foreach (var waiter in waiting)
+            {
+                waiter.TrySetException(ex);
+            }
+        }
+    }
+
+    /// <summary>Ends the pump: the flag is cleared under the gate, so a caller arriving after sees it stopped.</summary>
+    private void StopPumping()
+    {
+        lock (_gate)
+        {
+            _pumping = false;
+        }
+    }
+
+    private async Task PumpLoopAsync()
+    {
         await Task.Yield();
         var request = new LockRequest { Expiry = _options.PermitExpiry, WaitTimeout = Timeout.InfiniteTimeSpan };
-        while (!_disposed.IsCancellationRequested)
+        while (true)
         {
+            if (_disposed.IsCancellationRequested)
+            {
+                StopPumping();
+                return;
+            }
+
             lock (_gate)
             {
                 if (_queue.Count == 0)
                 {
+                    _pumping = false;
                     return;
                 }
             }
@@ -249,6 +297,7 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
             }
             catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
             {
+                StopPumping();
                 return;
             }
             catch (RedLockException)
