@@ -15,27 +15,8 @@ public static class MultiLockExtensions
     /// <exception cref="LockTimeoutException">A resource stayed held by others until the wait was spent.</exception>
     /// <exception cref="QuorumUnavailableException">Too few nodes answered for one of them.</exception>
     /// <exception cref="ArgumentException">The list is empty, names a resource twice, or a resource or the request breaks a rule; nothing was sent.</exception>
-    public static async Task<MultiLockHandle> AcquireAllAsync(this ILockFactoryWithRecords factory, IReadOnlyList<string> resources, LockRequest? request = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(factory);
-        var ordered = Ordered(resources);
-        var held = new List<ILockHandle>(ordered.Length);
-        var started = factory.TimeProvider.GetTimestamp();
-        try
-        {
-            foreach (var resource in ordered)
-            {
-                held.Add(await factory.AcquireAsync(resource, RemainingWait(request, factory.TimeProvider, started), cancellationToken).ConfigureAwait(false));
-            }
-        }
-        catch
-        {
-            await ReleaseAllAsync(held, CancellationToken.None).ConfigureAwait(false); // cleanup: not cut short by the caller
-            throw;
-        }
-
-        return new MultiLockHandle(resources, held);
-    }
+    public static async Task<MultiLockHandle> AcquireAllAsync(this ILockFactoryWithRecords factory, IReadOnlyList<string> resources, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        (await AcquireAllCoreAsync(factory, resources, request, waits: true, cancellationToken).ConfigureAwait(false))!;
 
     /// <summary>
     /// Tries the locks on every resource; <see langword="null"/> (with none left held) when one is held by others (at
@@ -43,7 +24,15 @@ public static class MultiLockExtensions
     /// </summary>
     /// <exception cref="QuorumUnavailableException">Too few nodes answered for one of them.</exception>
     /// <exception cref="ArgumentException">As for <see cref="AcquireAllAsync"/>.</exception>
-    public static async Task<MultiLockHandle?> TryAcquireAllAsync(this ILockFactoryWithRecords factory, IReadOnlyList<string> resources, LockRequest? request = null, CancellationToken cancellationToken = default)
+    public static Task<MultiLockHandle?> TryAcquireAllAsync(this ILockFactoryWithRecords factory, IReadOnlyList<string> resources, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        AcquireAllCoreAsync(factory, resources, request, waits: false, cancellationToken);
+
+    /// <summary>
+    /// Takes the locks in order: <see cref="IDistributedLockFactory.AcquireAsync"/> each when <paramref name="waits"/>
+    /// (its failure is thrown), else <see cref="IDistributedLockFactory.TryAcquireAsync"/> (null when one is held by
+    /// others). Whatever is held when it fails is released before it returns.
+    /// </summary>
+    private static async Task<MultiLockHandle?> AcquireAllCoreAsync(ILockFactoryWithRecords factory, IReadOnlyList<string> resources, LockRequest? request, bool waits, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(factory);
         var ordered = Ordered(resources);
@@ -53,9 +42,13 @@ public static class MultiLockExtensions
         {
             foreach (var resource in ordered)
             {
-                if (await factory.TryAcquireAsync(resource, RemainingWait(request, factory.TimeProvider, started), cancellationToken).ConfigureAwait(false) is not { } handle)
+                var next = RemainingWait(request, factory.TimeProvider, started);
+                var handle = waits
+                    ? await factory.AcquireAsync(resource, next, cancellationToken).ConfigureAwait(false)
+                    : await factory.TryAcquireAsync(resource, next, cancellationToken).ConfigureAwait(false);
+                if (handle is null)
                 {
-                    await ReleaseAllAsync(held, CancellationToken.None).ConfigureAwait(false); // cleanup: not cut short by the caller
+                    await ReleaseAllAsync(held, CancellationToken.None).ConfigureAwait(false);
                     return null;
                 }
 
