@@ -9,7 +9,7 @@ public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
     public async Task Twenty_callers_on_three_permits_never_exceed_three_holders_and_each_is_served()
     {
         var resource = Clusters.UniqueResource("pool");
-        await using var factories = await ClientFactories.ConnectAsync(Nodes.Endpoints, 10);
+        await using var factories = await ClientFactories.ConnectAsync(Nodes.Endpoints, 5);
         var holders = 0;
         var most = 0;
         var served = new ConcurrentDictionary<int, int>();
