@@ -13,7 +13,7 @@ public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
         var holders = 0;
         var most = 0;
         var served = new ConcurrentDictionary<int, int>();
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
         var callers = Enumerable.Range(0, 20).Select(async caller =>
         {
             var locks = factories[caller];
