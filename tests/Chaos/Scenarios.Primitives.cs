@@ -64,20 +64,10 @@ public sealed partial class Scenarios
         await rig.KillAsync(1);
         await rig.RestartAsync(1);
 
-        ISemaphoreHandle? third = null;
-        string outcome;
-        try
-        {
-            third = await clients[2].TryAcquireSemaphoreAsync(rig.LockName, 2, hold with { WaitTimeout = TimeSpan.FromSeconds(6) }, Bound());
-            outcome = third is null ? "contended" : $"slot {third.Slot}";
-        }
-        catch (QuorumUnavailableException ex)
-        {
-            outcome = "quorum unavailable: " + string.Join("; ", ex.Failures.Select(f => $"{f.Node} {f.Kind}"));
-        }
+        var (third, outcome) = await TryOrRefusalAsync(clients[2].TryAcquireSemaphoreAsync(rig.LockName, 2, hold with { WaitTimeout = TimeSpan.FromSeconds(6) }, Bound()));
 
         var holders = new[] { a, b }.Count(h => h.RemainingValidity > TimeSpan.Zero);
-        var detail = $"slots {a.Slot} and {b.Slot} held, {holders} still valid; third: {outcome}";
+        var detail = $"slots {a.Slot} and {b.Slot} held, {holders} still valid; third: {(third is null ? outcome : $"slot {third.Slot}")}";
         rig.Report($"{name}: semaphore of 2, restart-empty, quarantine {mode}", Seed + 40, "n2 down during the grants, n2 back empty, n1 kill-9+restart-empty", clock.Elapsed,
             third is not null && holders == 2 ? [$"semaphore: 3 holders of 2 permits ({detail})"] : []);
         if (third is not null)
@@ -105,17 +95,7 @@ public sealed partial class Scenarios
         await rig.KillAsync(1);
         await rig.RestartAsync(1);
 
-        ILockHandle? writer = null;
-        string outcome;
-        try
-        {
-            writer = await writing.TryAcquireWriteAsync(rig.LockName, hold with { WaitTimeout = TimeSpan.FromSeconds(6) }, Bound());
-            outcome = writer is null ? "contended" : "granted";
-        }
-        catch (QuorumUnavailableException ex)
-        {
-            outcome = "quorum unavailable: " + string.Join("; ", ex.Failures.Select(f => $"{f.Node} {f.Kind}"));
-        }
+        var (writer, outcome) = await TryOrRefusalAsync(writing.TryAcquireWriteAsync(rig.LockName, hold with { WaitTimeout = TimeSpan.FromSeconds(6) }, Bound()));
 
         var both = writer is not null && reader.RemainingValidity > TimeSpan.Zero;
         var detail = $"reader valid {reader.RemainingValidity > TimeSpan.Zero}; writer: {outcome}";
@@ -127,5 +107,20 @@ public sealed partial class Scenarios
         }
 
         return (both ? writer : null, detail);
+    }
+
+    /// <summary>The third party's try: its handle (null when refused) and, for the report, how it ended.</summary>
+    private static async Task<(T? Handle, string Outcome)> TryOrRefusalAsync<T>(Task<T?> attempt)
+        where T : class
+    {
+        try
+        {
+            var handle = await attempt;
+            return (handle, handle is null ? "contended" : "granted");
+        }
+        catch (QuorumUnavailableException ex)
+        {
+            return (null, "quorum unavailable: " + string.Join("; ", ex.Failures.Select(f => $"{f.Node} {f.Kind}")));
+        }
     }
 }

@@ -121,46 +121,30 @@ public sealed class DistributedConcurrencyLimiter : RateLimiter
             return PermitLease.Empty;
         }
 
+        bool idle;
+        lock (_gate)
+        {
+            idle = _queue.Count == 0 && !_pumping;
+        }
+
+        // nobody waits here: one look at the nodes first (otherwise the caller queues behind those who wait)
+        if (idle && await TryOnceAsync(cancellationToken).ConfigureAwait(false) is { } permit)
+        {
+            return Granted(permit);
+        }
+
         TaskCompletionSource<ISemaphoreHandle> turn;
         LinkedListNode<TaskCompletionSource<ISemaphoreHandle>> place;
         lock (_gate)
         {
-            if (_queue.Count == 0 && !_pumping)
-            {
-                turn = null!;
-                place = null!;
-            }
-            else if (_queue.Count >= _options.QueueLimit)
+            if (_queue.Count >= _options.QueueLimit)
             {
                 return Failed();
             }
-            else
-            {
-                turn = new TaskCompletionSource<ISemaphoreHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
-                place = _queue.AddLast(turn);
-                StartPumpLocked();
-            }
-        }
 
-        if (turn is null)
-        {
-            // nobody waits here: one look at the nodes, then queue if all permits are held
-            if (await TryOnceAsync(cancellationToken).ConfigureAwait(false) is { } permit)
-            {
-                return Granted(permit);
-            }
-
-            lock (_gate)
-            {
-                if (_queue.Count >= _options.QueueLimit)
-                {
-                    return Failed();
-                }
-
-                turn = new TaskCompletionSource<ISemaphoreHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
-                place = _queue.AddLast(turn);
-                StartPumpLocked();
-            }
+            turn = new TaskCompletionSource<ISemaphoreHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+            place = _queue.AddLast(turn);
+            StartPumpLocked();
         }
 
         using (cancellationToken.Register(static state => ((TaskCompletionSource<ISemaphoreHandle>)state!).TrySetCanceled(), turn))

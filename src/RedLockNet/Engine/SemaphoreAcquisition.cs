@@ -68,19 +68,19 @@ internal static class SemaphoreAcquisition
     /// <summary>The slots every node that answered the scan reported free.</summary>
     private static List<int> FreeOnEveryAnswer(VoteRound round, int maxCount)
     {
+        var answers = new List<string>(round.Nodes.Count);
+        for (var node = 0; node < round.Nodes.Count; node++)
+        {
+            if (round.VoteOf(node) == Vote.Yes && round.ResultOf(node) is { } result)
+            {
+                answers.Add(SemaphoreScanReply.Slots(result));
+            }
+        }
+
         var free = new List<int>(maxCount);
         for (var slot = 0; slot < maxCount; slot++)
         {
-            var everywhere = true;
-            for (var node = 0; node < round.Nodes.Count && everywhere; node++)
-            {
-                if (round.VoteOf(node) == Vote.Yes && round.ResultOf(node) is { } result)
-                {
-                    everywhere = SemaphoreScanReply.IsFree(result, slot);
-                }
-            }
-
-            if (everywhere)
+            if (answers.TrueForAll(taken => taken[slot] == '0'))
             {
                 free.Add(slot);
             }

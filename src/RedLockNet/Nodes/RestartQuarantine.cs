@@ -78,16 +78,11 @@ internal sealed class RestartQuarantine
     }
 
     /// <summary>
-    /// Whether the node may grant now (neither suspect nor in quarantine), with the data epoch a granting script must
-    /// find there, both read in one step: an epoch read apart from the standing could be a new epoch that a check has
-    /// just read, paired with the "may grant" of before the check, and a script carrying it would pass the node's own
-    /// epoch check in the middle of the quarantine that check began.
-    /// </summary>
-    public bool MayGrant(out string? epoch) => MayServe(TimeSpan.Zero, out epoch);
-
-    /// <summary>
-    /// Like <see cref="MayGrant"/> for a script that recalls a record kept for <paramref name="recalls"/> (zero: a
-    /// grant): whether the node may answer for it now, with the epoch, in one step.
+    /// Whether the node may grant now (<paramref name="recalls"/> zero), or answer for a record kept that long: neither
+    /// suspect nor in quarantine; with the data epoch the script must find there, both read in one step. An epoch read
+    /// apart from the standing could be a new epoch that a check has just read, paired with the "may grant" of before
+    /// the check, and a script carrying it would pass the node's own epoch check in the middle of the quarantine that
+    /// check began.
     /// </summary>
     public bool MayServe(TimeSpan recalls, out string? epoch)
     {

@@ -162,7 +162,7 @@ public sealed class RestartQuarantineTests
         Assert.Equal(TimeSpan.FromSeconds(27), quarantine.RemainingFor(TimeSpan.FromSeconds(5))); // never less than the locks'
 
         time.Advance(TimeSpan.FromSeconds(27));
-        Assert.True(quarantine.MayGrant(out _));
+        Assert.True(quarantine.MayServe(TimeSpan.Zero, out _));
         Assert.False(quarantine.MayServe(marker, out _));
         Assert.True(quarantine.MayServe(TimeSpan.FromSeconds(30), out _)); // written at most 30 s before the loss: gone anyway
 
@@ -205,7 +205,7 @@ public sealed class RestartQuarantineTests
     [Fact]
     public void The_epoch_a_grant_carries_is_read_with_the_standing_so_a_new_epoch_never_passes_during_its_quarantine()
     {
-        var violations = GrantsDuringQuarantine(static (RestartQuarantine q, out string? epoch) => q.MayGrant(out epoch), iterations: 20_000);
+        var violations = GrantsDuringQuarantine(static (RestartQuarantine q, out string? epoch) => q.MayServe(TimeSpan.Zero, out epoch), iterations: 20_000);
         Assert.Equal(0, violations);
     }
 

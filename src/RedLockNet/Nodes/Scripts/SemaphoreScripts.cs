@@ -37,19 +37,15 @@ internal static class SemaphoreScanReply
     public static bool IsReadable(RedisResult result, int slots) =>
         result.Resp2Type is ResultType.BulkString or ResultType.SimpleString && ((string?)result)?.Length == slots;
 
-    /// <summary>Whether slot <paramref name="slot"/> is free in a readable reply.</summary>
-    public static bool IsFree(RedisResult result, int slot) => ((string)result!)[slot] == '0';
+    /// <summary>The taken/free string of a readable reply: '0' at a free slot.</summary>
+    public static string Slots(RedisResult result) => (string)result!;
 
     /// <summary>The permit count a node recorded, when <paramref name="error"/> is its mismatch error.</summary>
     public static int? RecordedCount(Exception? error) =>
-        error is RedisServerException ex && Strip(ex.Message).StartsWith(CountMismatch + " ", StringComparison.Ordinal)
-        && int.TryParse(Strip(ex.Message).AsSpan(CountMismatch.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+        ScriptError.Is(error, CountMismatch + " ")
+        && int.TryParse(ScriptError.Text(error).AsSpan(CountMismatch.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
             ? count : null;
 
     /// <summary>Whether <paramref name="error"/> says the resource is held as a plain lock there.</summary>
-    public static bool IsHeldAsLock(Exception? error) =>
-        error is RedisServerException ex && Strip(ex.Message).StartsWith(HeldAsLock, StringComparison.Ordinal);
-
-    // Garnet prefixes a script's error reply with "ERR "
-    private static string Strip(string message) => message.StartsWith("ERR ", StringComparison.Ordinal) ? message[4..] : message;
+    public static bool IsHeldAsLock(Exception? error) => ScriptError.Is(error, HeldAsLock);
 }

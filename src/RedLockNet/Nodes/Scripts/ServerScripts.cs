@@ -68,12 +68,27 @@ internal static class IdentityReply
         RedisResult.Create([RedisResult.Create((RedisValue)info), RedisResult.Create((RedisValue)epoch), RedisResult.Create(nowMs)]);
 }
 
+/// <summary>The error replies our scripts give (<c>redis.error_reply</c>), as the client sees them.</summary>
+internal static class ScriptError
+{
+    /// <summary>
+    /// The text of a script's error reply in <paramref name="error"/>, or null when it is not a server error. Garnet puts
+    /// "ERR " before a script's error; Redis does not: that is removed, so the text starts with the script's own code.
+    /// </summary>
+    public static string? Text(Exception? error) =>
+        error is not RedisServerException ex ? null
+        : ex.Message.StartsWith("ERR ", StringComparison.Ordinal) ? ex.Message[4..]
+        : ex.Message;
+
+    /// <summary>Whether <paramref name="error"/> is a script's error reply starting with <paramref name="code"/>.</summary>
+    public static bool Is(Exception? error, string code) => Text(error)?.StartsWith(code, StringComparison.Ordinal) == true;
+}
+
 /// <summary>The error a node gives when a granting script's epoch check fails (<c>_epoch_check.lua</c>).</summary>
 internal static class EpochCheck
 {
     public const string ErrorPrefix = "EPOCHCHANGED";
 
     /// <summary>Whether <paramref name="error"/> is a node saying it lost its data since the epoch this client knows.</summary>
-    public static bool IsChanged(Exception? error) =>
-        error is RedisServerException ex && (ex.Message.StartsWith(ErrorPrefix, StringComparison.Ordinal) || ex.Message.StartsWith("ERR " + ErrorPrefix, StringComparison.Ordinal)); // Garnet puts ERR before a script's error
+    public static bool IsChanged(Exception? error) => ScriptError.Is(error, ErrorPrefix);
 }
