@@ -13,10 +13,33 @@ internal sealed class ScheduledNode(SimulatedNode state, NetworkScheduler networ
 {
     public string Name => state.Name;
 
+    private readonly List<(string Key, string Id)> _releases = [];
+
     public SimulatedNode State => state;
+
+    /// <summary>Every release a client sent this node (the lock key and id), whether it arrived or not.</summary>
+    public IReadOnlyList<(string Key, string Id)> Releases
+    {
+        get
+        {
+            lock (_releases)
+            {
+                return [.. _releases];
+            }
+        }
+    }
 
     public Task<RedisResult> RunAsync(ScriptCall call)
     {
+        if (call.Script == ReleaseCall.Script)
+        {
+            var release = ReleaseCall.Read(call);
+            lock (_releases)
+            {
+                _releases.Add(((string)release.LockKey!, release.LockId));
+            }
+        }
+
         if (!state.IsUp)
         {
             return state.RunAsync(call); // fails at once, as a closed port does

@@ -13,8 +13,25 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 {
     private readonly Dictionary<string, (string Value, long ExpiresAt)> _data = [];
     private readonly Dictionary<string, Dictionary<string, (long Order, long SeenAt)>> _rooms = [];
+    private readonly Dictionary<string, HashSet<string>> _sets = [];
+    private readonly List<(string Key, string Id)> _grants = [];
 
     public string Name { get; } = name;
+
+    /// <summary>A deliberate flaw this node has, to show that a property finds it; <see cref="SimulatedFlaw.None"/> normally.</summary>
+    public SimulatedFlaw Flaw { get; init; }
+
+    /// <summary>Every grant this node made, in order: the key and the id it was granted to (lost with neither restarts nor wipes).</summary>
+    public IReadOnlyList<(string Key, string Id)> Grants
+    {
+        get
+        {
+            lock (_data)
+            {
+                return [.. _grants];
+            }
+        }
+    }
 
     /// <summary>When false, every call fails as an unreachable node does.</summary>
     public bool IsUp { get; set; } = true;
@@ -60,7 +77,14 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
                 return Task.FromResult(IdentityReply.Create($"# Server\r\nrun_id:{Name}\r\nuptime_in_seconds:3600\r\n", epoch, nowMs));
             }
 
-            return Task.FromResult(Interpret(call));
+            try
+            {
+                return Task.FromResult(Interpret(call));
+            }
+            catch (RedisServerException error)
+            {
+                return Task.FromException<RedisResult>(error); // a script's error reply
+            }
         }
     }
 
@@ -139,6 +163,23 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             return RedisResult.Create(results);
         }
 
+        if (script == SemaphoreScanCall.Script)
+        {
+            return SemaphoreScan(SemaphoreScanCall.Read(call));
+        }
+
+        if (script == ReadGrantCall.Script)
+        {
+            var r = ReadGrantCall.Read(call);
+            return GrantReply.Plain(ReadGrant((string)r.WriterKey!, (string)r.WaitingKey!, (string)r.ReadersKey!, (string)r.ReaderKey!, r.LockId, r.TtlMs));
+        }
+
+        if (script == WriteGrantCall.Script)
+        {
+            var w = WriteGrantCall.Read(call);
+            return GrantReply.Plain(WriteGrant((string)w.WriterKey!, (string)w.WaitingKey!, (string)w.ReadersKey!, w.LockId, w.TtlMs, w.WaitMs));
+        }
+
         if (script == RecordPutCall.Script)
         {
             var put = RecordPutCall.Read(call);
@@ -169,13 +210,123 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// <summary>SET key id NX PX ttl: only where no key stands (a repeated send of the same id is refused too).</summary>
     private bool SetIfAbsent(string key, string id, long ttlMs)
     {
+        key = SlotStandIn(key);
         if (Get(key) is not null)
         {
             return false;
         }
 
-        _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+        Grant(key, id, ttlMs);
         return true;
+    }
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="id"/> for <paramref name="ttlMs"/>, and logs the grant.</summary>
+    private void Grant(string key, string id, long ttlMs)
+    {
+        _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+        _grants.Add((key, id));
+    }
+
+    /// <summary>
+    /// semaphore_scan.lua: refuses a resource held as a plain lock or recorded with another permit count, records the
+    /// count, and answers '1' per taken slot and '0' per free one. With <see cref="SimulatedFlaw.SemaphoreCountsHoldersPerNode"/>
+    /// it only counts: every slot reads free while fewer than maxCount are taken here.
+    /// </summary>
+    private RedisResult SemaphoreScan(SemaphoreScanCall scan)
+    {
+        if (Get((string)scan.LockKey!) is not null)
+        {
+            throw new RedisServerException(RedisErrorKind.UnknownError, CommandFlags.None, SemaphoreScanReply.HeldAsLock + " the resource is held as a plain lock");
+        }
+
+        var count = scan.MaxCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Get((string)scan.CountKey!) is { } recorded && recorded != count)
+        {
+            throw new RedisServerException(RedisErrorKind.UnknownError, CommandFlags.None, SemaphoreScanReply.CountMismatch + " " + recorded);
+        }
+
+        _data[(string)scan.CountKey!] = (count, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(scan.CountRetentionMs)));
+        var taken = scan.SlotKeys.Select(k => Get((string)k!) is null ? '0' : '1').ToArray();
+        if (Flaw == SimulatedFlaw.SemaphoreCountsHoldersPerNode)
+        {
+            Array.Fill(taken, taken.Count(t => t == '1') < scan.MaxCount ? '0' : '1');
+        }
+
+        return RedisResult.Create((RedisValue)new string(taken), ResultType.BulkString);
+    }
+
+    /// <summary>
+    /// The key a grant on <paramref name="key"/> lands on: the key itself, except with
+    /// <see cref="SimulatedFlaw.SemaphoreCountsHoldersPerNode"/>, where a taken slot is swapped for any free slot of the
+    /// same semaphore here (the node counts holders, whichever slot they asked for).
+    /// </summary>
+    private string SlotStandIn(string key)
+    {
+        var at = key.LastIndexOf(":sem:", StringComparison.Ordinal);
+        if (Flaw != SimulatedFlaw.SemaphoreCountsHoldersPerNode || at < 0 || Get(key) is null
+            || !int.TryParse(Get(key[..at] + ":sem"), System.Globalization.CultureInfo.InvariantCulture, out var maxCount))
+        {
+            return key;
+        }
+
+        for (var slot = 0; slot < maxCount; slot++)
+        {
+            var sibling = string.Concat(key.AsSpan(0, at), ":sem:", slot.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Get(sibling) is null)
+            {
+                return sibling;
+            }
+        }
+
+        return key;
+    }
+
+    /// <summary>rw_read.lua: no reader while a writer holds or waits here (with <see cref="SimulatedFlaw.ReaderIgnoresWriter"/>, only the waiting writer counts).</summary>
+    private bool ReadGrant(string writerKey, string waitingKey, string readersKey, string readerKey, string id, long ttlMs)
+    {
+        if ((Flaw != SimulatedFlaw.ReaderIgnoresWriter && Get(writerKey) is not null) || Get(waitingKey) is not null)
+        {
+            return false;
+        }
+
+        Grant(readerKey, id, ttlMs);
+        Set(readersKey).Add(readerKey);
+        return true;
+    }
+
+    /// <summary>rw_write.lua: no writer while another holds, or while a listed reader's key stands (then it is announced as waiting).</summary>
+    private bool WriteGrant(string writerKey, string waitingKey, string readersKey, string id, long ttlMs, long waitMs)
+    {
+        if (Get(writerKey) is not null)
+        {
+            return false;
+        }
+
+        var readers = Set(readersKey);
+        foreach (var reader in readers.ToList())
+        {
+            if (Get(reader) is not null)
+            {
+                _data[waitingKey] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(waitMs)));
+                return false;
+            }
+
+            readers.Remove(reader);
+        }
+
+        Grant(writerKey, id, ttlMs);
+        _data.Remove(waitingKey);
+        return true;
+    }
+
+    private HashSet<string> Set(string key)
+    {
+        if (!_sets.TryGetValue(key, out var set))
+        {
+            _sets[key] = set = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        return set;
     }
 
     /// <summary>The id holding <paramref name="key"/> now, or null.</summary>
@@ -271,6 +422,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// <summary>acquire_fenced.lua: grants only where no key stands, and bumps the counter.</summary>
     private (long Granted, long Fence) AcquireFenced(string key, string fenceKey, string id, long ttlMs, long floor)
     {
+        key = SlotStandIn(key);
         if (Get(key) is not null)
         {
             return (0, 0);
@@ -278,7 +430,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 
         var fence = Math.Max((long.TryParse(Get(fenceKey), out var stored) ? stored : 0) + 1, floor);
         _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
-        _data[key] = (id, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+        Grant(key, id, ttlMs);
         return (1, fence);
     }
 
@@ -328,6 +480,8 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         lock (_data)
         {
             _data.Clear();
+            _sets.Clear();
+            _rooms.Clear();
         }
     }
 
@@ -375,7 +529,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         var holder = Get(lockKey);
         if (holder == "~" + ticket || (holder is null && First(room) == ticket))
         {
-            _data[lockKey] = (id, now + Ticks(TimeSpan.FromMilliseconds(ttlMs)));
+            Grant(lockKey, id, ttlMs);
             return true;
         }
 
@@ -398,4 +552,16 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+}
+
+/// <summary>Deliberate flaws of a simulated node, each a plausible mistake a property test must find.</summary>
+internal enum SimulatedFlaw
+{
+    None,
+
+    /// <summary>The semaphore as a per-node counter: a node grants any holder while it counts fewer than maxCount.</summary>
+    SemaphoreCountsHoldersPerNode,
+
+    /// <summary>A reader's grant checks only for a waiting writer, not for one holding the lock.</summary>
+    ReaderIgnoresWriter,
 }
