@@ -89,6 +89,20 @@ internal static class NodeCalls
     public static NodeFailure TimedOut(string node, TimeSpan timeout) =>
         new(node, NodeFailureKind.Timeout, $"no answer within {Durations.Describe(timeout)}");
 
+    /// <summary><see cref="Observe"/>s <paramref name="call"/> and returns it, for a wait that may stop before it ends.</summary>
+    public static Task<T> Observed<T>(Task<T> call)
+    {
+        Observe(call);
+        return call;
+    }
+
+    /// <inheritdoc cref="Observed{T}(Task{T})"/>
+    public static Task Observed(Task call)
+    {
+        Observe(call);
+        return call;
+    }
+
     /// <summary>Keeps a call we stopped waiting for from raising an unobserved-task exception later.</summary>
     public static void Observe(Task call)
     {

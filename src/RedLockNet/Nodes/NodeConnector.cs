@@ -86,7 +86,7 @@ internal static class NodeConnector
             var preloads = nodes.Select(node => node.PreloadScriptsAsync()).ToArray();
             try
             {
-                await Task.WhenAll(preloads).WaitAsync(timeout, policy.Time, cancellationToken).ConfigureAwait(false);
+                await NodeCalls.Observed(Task.WhenAll(preloads)).WaitAsync(timeout, policy.Time, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -144,7 +144,8 @@ internal static class NodeConnector
     {
         try
         {
-            var reply = await NodeCalls.RunAloneAsync(node, new IdentityCall(epochKey, NodeIdentity.NewEpochSuffix()).ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
+            // a read that outlives the timeout still fails later (the client's own timeout): observed, so it raises nothing then
+            var reply = await NodeCalls.Observed(NodeCalls.RunAloneAsync(node, new IdentityCall(epochKey, NodeIdentity.NewEpochSuffix()).ToCall())).WaitAsync(timeout, time).ConfigureAwait(false);
             var identity = NodeIdentity.FromReply(reply);
             if (identity is null)
             {
@@ -156,7 +157,7 @@ internal static class NodeConnector
             }
             else
             {
-                var persistence = await NodeCalls.RunAloneAsync(node, InfoCall.Persistence.ToCall()).WaitAsync(timeout, time).ConfigureAwait(false);
+                var persistence = await NodeCalls.Observed(NodeCalls.RunAloneAsync(node, InfoCall.Persistence.ToCall())).WaitAsync(timeout, time).ConfigureAwait(false);
                 if (NodePersistence.AofEnabled(persistence.ToString()) == false)
                 {
                     Log.NoPersistence(logger, node.Name);
