@@ -110,6 +110,77 @@ public sealed partial class ReadmeSnippetTests(ThreeNodes nodes) : IClassFixture
         await app.StopAsync(Clusters.Bound());
     }
 
+    [Fact]
+    public async Task The_rate_limiter_middleware_caps_each_tenant_across_two_replicas_and_serves_every_request()
+    {
+        var running = new Dictionary<string, int> { ["acme"] = 0, ["globex"] = 0 };
+        var most = new Dictionary<string, int> { ["acme"] = 0, ["globex"] = 0 };
+        async Task BuildReportAsync(string tenant, CancellationToken ct)
+        {
+            lock (running)
+            {
+                most[tenant] = Math.Max(most[tenant], ++running[tenant]);
+            }
+
+            await Task.Delay(100, ct);
+            lock (running)
+            {
+                running[tenant]--;
+            }
+        }
+
+        var prefix = $"mw{Guid.NewGuid():N}:"; // both replicas share it, so they share each tenant's permits
+        var replicas = new List<WebApplication>();
+        var clients = new List<HttpClient>();
+        try
+        {
+            for (var replica = 0; replica < 2; replica++)
+            {
+                var builder = WebApplication.CreateSlimBuilder();
+                builder.Logging.ClearProviders();
+                builder.WebHost.UseUrls("http://127.0.0.1:0");
+                builder.Services.AddRedLock(o =>
+                {
+                    foreach (var endpoint in nodes.Endpoints)
+                    {
+                        o.Nodes.Add(endpoint);
+                    }
+
+                    o.NodeTimeout = TimeSpan.FromMilliseconds(500);
+                    o.KeyPrefix = prefix;
+                });
+                ReadmeSnippets.ConcurrencyLimitServices(builder.Services);
+                var app = builder.Build();
+                replicas.Add(app);
+                ReadmeSnippets.ConcurrencyLimitEndpoint(app, BuildReportAsync);
+                await app.StartAsync(Clusters.Bound());
+                var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+                clients.Add(new HttpClient { BaseAddress = new Uri(address) });
+            }
+
+            // 16 requests, alternating replicas and tenants, all at once
+            var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+                clients[i % 2].PostAsync($"/tenants/{(i / 2 % 2 == 0 ? "acme" : "globex")}/reports", null, Clusters.Bound())));
+
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            Assert.Equal(2, most["acme"]);   // never more than the limit across both replicas, and the limit is used
+            Assert.Equal(2, most["globex"]); // each tenant has its own permits
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+
+            foreach (var app in replicas)
+            {
+                await app.StopAsync(Clusters.Bound());
+                await app.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>The regions of ReadmeSnippets.cs by name, each dedented, regions of one name joined by a blank line.</summary>
     private static Dictionary<string, string> CompiledSnippets()
     {

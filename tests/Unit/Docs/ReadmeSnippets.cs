@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -129,6 +130,30 @@ internal static class ReadmeSnippets
                 return Results.Conflict(); // with InProgress = Throw: the provider retries later
             }
         });
+        // end-snippet
+    }
+
+    public static void ConcurrencyLimitServices(IServiceCollection services)
+    {
+        // begin-snippet: rate-limiter-middleware
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status503ServiceUnavailable;
+            // at most 2 reports per tenant running at once across every replica; 20 more wait in each replica
+            limiter.AddPolicy("reports", http => DistributedRateLimitPartition.GetConcurrencyLimiter(
+                (string)http.Request.RouteValues["tenant"]!,
+                http.RequestServices.GetRequiredService<ISemaphoreFactory>(),
+                tenant => new DistributedConcurrencyLimiterOptions { Resource = $"reports:{tenant}", PermitLimit = 2, QueueLimit = 20 }));
+        });
+        // end-snippet
+    }
+
+    public static void ConcurrencyLimitEndpoint(WebApplication app, Func<string, CancellationToken, Task> buildReportAsync)
+    {
+        // begin-snippet: rate-limiter-middleware
+        app.UseRateLimiter();
+        app.MapPost("/tenants/{tenant}/reports", (string tenant, CancellationToken ct) => buildReportAsync(tenant, ct))
+           .RequireRateLimiting("reports");
         // end-snippet
     }
 
