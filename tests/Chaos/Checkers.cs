@@ -9,7 +9,7 @@ public static class Checkers
     /// A hold: from the acquisition's return to min(release start, validity deadline); only acquisitions whose
     /// EnsureValid passed. <paramref name="Begun"/> is when the acquire started (its grants on the nodes are made between).
     /// </summary>
-    public sealed record Hold(string Client, int Op, long Begun, long Start, long End, long Token);
+    public sealed record Hold(string Client, int Op, long Begun, long Start, long End, long Token, long Value = 0);
 
     public static List<Hold> Holds(IReadOnlyList<ChaosEvent> history)
     {
@@ -25,7 +25,7 @@ public static class Checkers
 
             var released = group.FirstOrDefault(e => e.Kind == "released");
             var end = Math.Min(released?.T ?? long.MaxValue, acquired.ValidUntil);
-            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T0, acquired.T, end, acquired.Token));
+            holds.Add(new Hold(acquired.Client, acquired.Op, acquired.T0, acquired.T, end, acquired.Token, acquired.Value));
         }
 
         return holds;
@@ -59,6 +59,41 @@ public static class Checkers
 
     /// <summary>Mutual exclusion: no two clients' holds overlap.</summary>
     public static List<string> MutualExclusion(IReadOnlyList<ChaosEvent> history) => [.. Overlaps(history).Select(o => o.ToString())];
+
+    /// <summary>
+    /// A semaphore's bound: at no moment more than <paramref name="permits"/> holds at once (a hold ends where it ends in
+    /// <see cref="Holds"/>: at its release or its validity deadline). Reports the first moment it was exceeded.
+    /// </summary>
+    public static List<string> MostAtOnce(IReadOnlyList<ChaosEvent> history, int permits)
+    {
+        var holds = Holds(history);
+        var edges = holds.SelectMany(h => new[] { (T: h.Start, Step: 1), (T: h.End, Step: -1) }).OrderBy(e => e.T).ThenBy(e => e.Step); // ends first on a tie
+        var inside = 0;
+        foreach (var (t, step) in edges)
+        {
+            inside += step;
+            if (inside > permits)
+            {
+                var crowd = holds.Where(h => h.Start <= t && h.End > t).Select(h => $"{h.Client}#{h.Op}");
+                return [$"semaphore: {inside} holders of {permits} permits at once ({string.Join(", ", crowd)})"];
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>
+    /// A reader-writer lock's exclusion: no hold overlaps a writer's (a writer's acquisition is recorded with Value 1,
+    /// a reader's with 0), so a writer holds alone and readers only share with readers.
+    /// </summary>
+    public static List<string> WriterAlone(IReadOnlyList<ChaosEvent> history)
+    {
+        var holds = Holds(history);
+        return [.. holds.Where(w => w.Value == 1).SelectMany(w => holds
+            .Where(o => o != w && o.Start < w.End && w.Start < o.End)
+            .Select(o => string.Create(CultureInfo.InvariantCulture,
+                $"reader-writer: writer {w.Client}#{w.Op} overlaps {(o.Value == 1 ? "writer" : "reader")} {o.Client}#{o.Op} by {ChaosEvent.Ms(Math.Min(w.End, o.End) - Math.Max(w.Start, o.Start)):0} ms")))];
+    }
 
     /// <summary>Nothing hangs: no client operation outlived its bound (a "hang" event, recorded by the worker).</summary>
     public static List<string> Hangs(IReadOnlyList<ChaosEvent> history) =>

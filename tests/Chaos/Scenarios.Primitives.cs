@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace RedLockNet.Chaos;
 
@@ -38,6 +39,124 @@ public sealed partial class Scenarios
     {
         var (writer, detail) = await ReaderWriterRestartEmptyAsync("r-control", RestartQuarantineMode.Off);
         Assert.True(writer is not null, $"the control found no writer beside the reader ({detail})");
+    }
+
+    /// <summary>
+    /// Semaphore (2 permits) and reader-writer clients loop on 4 factories while a random node is paused (SIGSTOP) for
+    /// twice the lease and resumed, then a random node is killed -9 and restarted empty (quarantine on). Checkers: never
+    /// more than 2 permit holders at once, a writer always alone, nothing hung, and both kept being served while the
+    /// node was paused.
+    /// </summary>
+    [Fact]
+    public async Task P_pause_a_node_past_the_ttl_then_restart_one_empty_keeps_the_semaphore_bound_and_writers_alone()
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + 42;
+        var random = new Random(seed);
+        var ttl = TimeSpan.FromMilliseconds(1500);
+        await using var rig = await ChaosRig.StartAsync("p", Bound());
+        var factories = new List<RedLockFactory>();
+        for (var i = 0; i < 4; i++)
+        {
+            factories.Add(await rig.FactoryAsync(o => Quarantine(o, RestartQuarantineMode.WhenNotPersistent, ttl)));
+        }
+
+        var semaphore = rig.Group("sem");
+        var readerWriter = rig.Group("rw");
+        var request = new LockRequest { Expiry = ttl, AutoRenew = false, WaitTimeout = TimeSpan.FromSeconds(2) };
+        using var stop = new CancellationTokenSource();
+        var workers = factories.SelectMany((f, i) => new[]
+        {
+            PrimitiveWorkerAsync(semaphore.History, $"s{i}", seed + i, async (_, ct) => await f.TryAcquireSemaphoreAsync(semaphore.LockName, 2, request, ct), stop.Token),
+            PrimitiveWorkerAsync(readerWriter.History, $"rw{i}", seed + 10 + i, async (write, ct) => write
+                ? await f.TryAcquireWriteAsync(readerWriter.LockName, request, ct)
+                : await f.TryAcquireReadAsync(readerWriter.LockName, request, ct), stop.Token),
+        }).ToList();
+
+        await Task.Delay(TimeSpan.FromMilliseconds(1000 + random.Next(1000)), Bound());
+        var paused = random.Next(3);
+        await rig.PauseAsync(paused);
+        var pausedAt = ChaosEvent.Now;
+        await Task.Delay(ttl * 2, Bound());
+        var resumedAt = ChaosEvent.Now;
+        await rig.ResumeAsync(paused);
+        await Task.Delay(TimeSpan.FromMilliseconds(500 + random.Next(1000)), Bound());
+        var killed = random.Next(3);
+        await rig.KillAsync(killed);
+        await rig.RestartAsync(killed);
+        await Task.Delay(TimeSpan.FromSeconds(2), Bound());
+        await stop.CancelAsync();
+        await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "primitive workers");
+
+        var semaphoreHistory = semaphore.History.Snapshot();
+        var readerWriterHistory = readerWriter.History.Snapshot();
+        var violations = new List<string>();
+        violations.AddRange(Checkers.MostAtOnce(semaphoreHistory, 2));
+        violations.AddRange(Checkers.WriterAlone(readerWriterHistory));
+        violations.AddRange(Checkers.Hangs([.. semaphoreHistory, .. readerWriterHistory]));
+        var permitsDuringPause = semaphoreHistory.Count(e => e.Kind == "acquired" && e.T > pausedAt && e.T < resumedAt);
+        var locksDuringPause = readerWriterHistory.Count(e => e.Kind == "acquired" && e.T > pausedAt && e.T < resumedAt);
+        if (permitsDuringPause == 0 || locksDuringPause == 0)
+        {
+            violations.Add($"liveness: {permitsDuringPause} permits and {locksDuringPause} reader-writer grants while a minority node was paused");
+        }
+
+        var writes = readerWriterHistory.Count(e => e.Kind == "acquired" && e.Value == 1);
+        var faults = string.Create(CultureInfo.InvariantCulture,
+            $"SIGSTOP n{paused} {ttl.TotalMilliseconds * 2:0} ms, then kill-9+restart-empty n{killed}; permits {semaphoreHistory.Count(e => e.Kind == "acquired")} ({permitsDuringPause} during the pause), rw {readerWriterHistory.Count(e => e.Kind == "acquired")} ({writes} writes, {locksDuringPause} during the pause)");
+        rig.Report("p semaphore+rw: SIGSTOP node past TTL, restart-empty", seed, faults, clock.Elapsed, violations, [.. semaphoreHistory, .. readerWriterHistory]);
+        Assert.Empty(violations);
+    }
+
+    /// <summary>
+    /// One client's loop on a primitive until <paramref name="stop"/>: acquire (a write one time in three, when the
+    /// primitive has kinds), hold 5 to 30 ms, release. Records acquired (Value 1 for a write; the deadline from the
+    /// validity left on return), valid, released (before the release is sent), acquire-failed, and hang when an
+    /// acquisition outlives its bound.
+    /// </summary>
+    private static async Task PrimitiveWorkerAsync(History history, string client, int seed, Func<bool, CancellationToken, Task<ILockHandle?>> acquire, CancellationToken stop)
+    {
+        var random = new Random(seed);
+        for (var op = 0; !stop.IsCancellationRequested; op++)
+        {
+            var write = random.Next(3) == 0;
+            var t0 = ChaosEvent.Now;
+            ILockHandle? handle;
+            try
+            {
+                handle = await Bounded.Within(acquire(write, CancellationToken.None), TimeSpan.FromSeconds(10), $"{client} op {op}");
+            }
+            catch (TimeoutException)
+            {
+                history.Add(new ChaosEvent(client, "hang", ChaosEvent.Now, op, t0));
+                return;
+            }
+            catch (RedLockException ex)
+            {
+                history.Add(new ChaosEvent(client, "acquire-failed", ChaosEvent.Now, op, t0, Error: ex.GetType().Name));
+                continue;
+            }
+
+            if (handle is null)
+            {
+                history.Add(new ChaosEvent(client, "acquire-failed", ChaosEvent.Now, op, t0, Error: "contended"));
+                continue;
+            }
+
+            var acquiredAt = ChaosEvent.Now;
+            history.Add(new ChaosEvent(client, "acquired", acquiredAt, op, t0, Value: write ? 1 : 0, ValidUntil: acquiredAt + ChaosEvent.Ticks(handle.RemainingValidity)));
+            history.Add(new ChaosEvent(client, "valid", acquiredAt, op));
+            await Task.Delay(random.Next(5, 30), CancellationToken.None);
+            history.Add(new ChaosEvent(client, "released", ChaosEvent.Now, op));
+            try
+            {
+                await handle.ReleaseAsync(CancellationToken.None);
+            }
+            catch (RedLockException)
+            {
+                // keys left behind expire with their ttl; the hold ended when the release started
+            }
+        }
     }
 
     /// <summary>
