@@ -7,31 +7,35 @@ public sealed partial class RedLockFactory : IReaderWriterLockFactory
 {
     /// <inheritdoc />
     public Task<ILockHandle> AcquireReadAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
-        AcquirePolledAsync(resource, request, ReaderWriterAcquisition.ReadOnceAsync, cancellationToken);
+        AcquireLinedAsync(resource, request, ReadOnceAsync, cancellationToken);
 
     /// <inheritdoc />
     public Task<ILockHandle?> TryAcquireReadAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
-        TryAcquirePolledAsync(resource, request, ReaderWriterAcquisition.ReadOnceAsync, cancellationToken);
+        TryAcquireLinedAsync(resource, request, ReadOnceAsync, cancellationToken);
 
     /// <inheritdoc />
     public Task<ILockHandle> AcquireWriteAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
-        AcquirePolledAsync(resource, request, ReaderWriterAcquisition.WriteOnceAsync, cancellationToken);
+        AcquireLinedAsync(resource, request, WriteOnceAsync, cancellationToken);
 
     /// <inheritdoc />
     public Task<ILockHandle?> TryAcquireWriteAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
-        TryAcquirePolledAsync(resource, request, ReaderWriterAcquisition.WriteOnceAsync, cancellationToken);
+        TryAcquireLinedAsync(resource, request, WriteOnceAsync, cancellationToken);
 
-    private async Task<ILockHandle> AcquirePolledAsync(string resource, LockRequest? request, PolledAttempt once, CancellationToken cancellationToken)
+    private static readonly PrimitiveAttempt ReadOnceAsync = static (engine, resource, key, timing, _, ct) => ReaderWriterAcquisition.ReadOnceAsync(engine, resource, key, timing, ct);
+
+    private static readonly PrimitiveAttempt WriteOnceAsync = static (engine, resource, key, timing, _, ct) => ReaderWriterAcquisition.WriteOnceAsync(engine, resource, key, timing, ct);
+
+    private async Task<ILockHandle> AcquireLinedAsync(string resource, LockRequest? request, PrimitiveAttempt once, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
-        var attempt = await PollAsync(resource, request, wait, "redlock.rw.acquire", once, cancellationToken).ConfigureAwait(false);
+        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.rw.acquire", once, returnTicket: null, cancellationToken).ConfigureAwait(false);
         return attempt.Grant is { } grant ? _leases.Open(grant, request) : throw Failure(resource, attempt, wait);
     }
 
-    private async Task<ILockHandle?> TryAcquirePolledAsync(string resource, LockRequest? request, PolledAttempt once, CancellationToken cancellationToken)
+    private async Task<ILockHandle?> TryAcquireLinedAsync(string resource, LockRequest? request, PrimitiveAttempt once, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? TimeSpan.Zero, "request.WaitTimeout");
-        var attempt = await PollAsync(resource, request, wait, "redlock.rw.acquire", once, cancellationToken).ConfigureAwait(false);
+        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.rw.acquire", once, returnTicket: null, cancellationToken).ConfigureAwait(false);
         return attempt.Outcome switch
         {
             AcquireOutcome.Acquired => _leases.Open(attempt.Grant!, request),

@@ -205,10 +205,16 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
         }
         finally
         {
-            var tag = result is null ? "canceled" : RedLockTelemetry.OutcomeTag(result.Outcome);
-            activity?.SetTag(RedLockTags.Outcome, tag);
-            RedLockTelemetry.RecordAcquire(time.GetElapsedTime(started), tag);
+            RecordAcquire(activity, result, time.GetElapsedTime(started));
         }
+    }
+
+    /// <summary>Tags the acquisition's span with its outcome ("canceled" when it threw) and records its duration.</summary>
+    private static void RecordAcquire(Activity? activity, AcquireAttempt? result, TimeSpan elapsed)
+    {
+        var tag = result is null ? "canceled" : RedLockTelemetry.OutcomeTag(result.Outcome);
+        activity?.SetTag(RedLockTags.Outcome, tag);
+        RedLockTelemetry.RecordAcquire(elapsed, tag);
     }
 
     /// <summary>
@@ -318,9 +324,7 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
         {
             // the wait ran out between attempts, or before this caller's turn came: then the nodes' last answer to the
             // line decides the outcome, so a caller behind is told of too few nodes, not of a lock held by others
-            return last ?? (_engine.Waiters.AttemptAhead(waiter) is { Outcome: AcquireOutcome.QuorumUnavailable } ahead
-                ? new AcquireAttempt(AcquireOutcome.QuorumUnavailable, time.GetElapsedTime(started), ahead.Failures, "other callers of this process were ahead in line; the last attempt made for them: " + (ahead.Detail ?? "too few nodes answered"), null)
-                : new AcquireAttempt(AcquireOutcome.Contended, time.GetElapsedTime(started), [], "other callers of this process were ahead in line", null));
+            return last ?? OutcomeOfTheLineAhead(waiter, started);
         }
         finally
         {
@@ -331,6 +335,18 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
 
             _engine.Waiters.Leave(waiter);
         }
+    }
+
+    /// <summary>
+    /// The outcome for a caller whose wait ran out before its turn came: the nodes' last answer to the line decides, so
+    /// a caller behind is told of too few nodes, not of a lock held by others.
+    /// </summary>
+    private AcquireAttempt OutcomeOfTheLineAhead(LocalWaiters.Waiter waiter, long started)
+    {
+        var elapsed = _options.TimeProvider.GetElapsedTime(started);
+        return _engine.Waiters.AttemptAhead(waiter) is { Outcome: AcquireOutcome.QuorumUnavailable } ahead
+            ? new AcquireAttempt(AcquireOutcome.QuorumUnavailable, elapsed, ahead.Failures, "other callers of this process were ahead in line; the last attempt made for them: " + (ahead.Detail ?? "too few nodes answered"), null)
+            : new AcquireAttempt(AcquireOutcome.Contended, elapsed, [], "other callers of this process were ahead in line", null);
     }
 
     private RedLockException Failure(string resource, AcquireAttempt attempt, TimeSpan wait)

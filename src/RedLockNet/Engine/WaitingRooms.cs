@@ -43,9 +43,26 @@ internal sealed class WaitingRooms
     /// <summary>How long an unseen ticket stays in a room, and how long a lock stays reserved for the first waiter.</summary>
     public TimeSpan Stale { get; }
 
+    /// <summary><see cref="Stale"/> in milliseconds, as the scripts take it.</summary>
+    public long StaleMs => _staleMs;
+
     /// <summary>The room of the lock <paramref name="lockKey"/>: keys beside it, in its hash slot.</summary>
     public WaitingRoom For(RedisKey lockKey) =>
         new(lockKey.Append(":waiting"), lockKey.Append(":seen"), _staleMs, _staleMs, WakePrefix);
+
+    /// <summary>The rooms of several locks (a semaphore's slots): each room's key and last-seen key, interleaved.</summary>
+    public RedisKey[] RoomKeysOf(RedisKey[] lockKeys)
+    {
+        var keys = new RedisKey[lockKeys.Length * 2];
+        for (var i = 0; i < lockKeys.Length; i++)
+        {
+            var room = For(lockKeys[i]);
+            keys[2 * i] = room.WaitingKey;
+            keys[(2 * i) + 1] = room.SeenKey;
+        }
+
+        return keys;
+    }
 
     /// <summary>Listens for wake-ups on every node; nodes that are down now subscribe when they reconnect.</summary>
     public Task ListenAsync(NodeSet nodes)
@@ -76,6 +93,20 @@ internal sealed class WaitingRooms
     {
         _tickets.TryRemove(ticket.Id, out _);
         var leave = new WaitingLeaveCall(lockKey, ticket.Id, For(lockKey)).ToCall();
+        for (var i = 0; i < engine.Nodes.Count; i++)
+        {
+            NodeCalls.Observe(NodeCalls.Start(engine.Nodes[i], leave));
+        }
+    }
+
+    /// <summary>
+    /// A semaphore's waiter is done with its ticket: every node is told to drop it from every slot's room (passing on
+    /// any slot reserved for it), without waiting for answers.
+    /// </summary>
+    public void Return(EngineContext engine, RedisKey[] slots, Ticket ticket)
+    {
+        _tickets.TryRemove(ticket.Id, out _);
+        var leave = new SemaphoreLeaveCall(slots, RoomKeysOf(slots), ticket.Id, _staleMs, _staleMs, WakePrefix).ToCall();
         for (var i = 0; i < engine.Nodes.Count; i++)
         {
             NodeCalls.Observe(NodeCalls.Start(engine.Nodes[i], leave));

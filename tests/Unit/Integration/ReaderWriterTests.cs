@@ -97,6 +97,26 @@ public abstract class ReaderWriterTests(ClusterFixture nodes) : FixtureTest(node
     }
 
     [Fact]
+    public async Task A_writer_waiting_in_the_same_process_is_woken_by_the_readers_release_rather_than_left_to_its_back_off()
+    {
+        var resource = Clusters.UniqueResource("rw-wake");
+        // pauses of 5 s and a wait of 3 s: only the local wake-up at the release can serve the writer
+        await using var patient = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints, o => o.MinRetryDelay = o.MaxRetryDelay = TimeSpan.FromSeconds(5)), Clusters.Bound());
+        var reader = await patient.AcquireReadAsync(resource, cancellationToken: Clusters.Bound());
+        var writing = patient.AcquireWriteAsync(resource, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(3) }, Clusters.Bound());
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await Probe.KeysContainingAsync($"{resource}}}:rw:wants")).Count < 2) // the writer was refused and announced itself
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the writer never announced itself");
+            await Task.Delay(20, Clusters.Bound());
+        }
+
+        await reader.ReleaseAsync(Clusters.Bound());
+        await using var writer = await writing;
+        Assert.Equal(LockStatus.Held, writer.Status);
+    }
+
+    [Fact]
     public async Task Both_kinds_extend_and_release_and_a_writer_blocks_readers_until_it_releases()
     {
         var resource = Clusters.UniqueResource("rw-kinds");

@@ -54,6 +54,34 @@ public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
     }
 
     [Fact]
+    public async Task A_waiter_in_another_process_is_handed_the_released_permit_and_woken_rather_than_left_to_its_back_off()
+    {
+        var resource = Clusters.UniqueResource("handover");
+        // the waiter pauses 5 s between attempts and may wait 3 s: only the hand-over and its wake-up can serve it
+        await using var patient = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints, o => o.MinRetryDelay = o.MaxRetryDelay = TimeSpan.FromSeconds(5)), Clusters.Bound());
+        var held = await Locks.AcquireSemaphoreAsync(resource, 2, cancellationToken: Clusters.Bound());
+        await using var other = await Locks.AcquireSemaphoreAsync(resource, 2, cancellationToken: Clusters.Bound());
+        var waiting = patient.AcquireSemaphoreAsync(resource, 2, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(3) }, Clusters.Bound());
+        await WaitUntilAsync(async () => (await Probe.KeysContainingAsync($"{resource}}}:sem:{held.Slot}:waiting")).Count == Nodes.Endpoints.Count);
+
+        await held.ReleaseAsync(Clusters.Bound());
+        await using var handed = await waiting;
+
+        Assert.Equal(held.Slot, handed.Slot);
+        await WaitUntilAsync(async () => (await Probe.KeysContainingAsync($"{resource}}}:sem:")).TrueForAll(k => !k.EndsWith(":waiting", StringComparison.Ordinal))); // it left every room
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 10 s");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Every_client_must_ask_for_the_same_count_and_a_lock_is_not_a_semaphore()
     {
         var resource = Clusters.UniqueResource("counted");

@@ -337,21 +337,29 @@ internal sealed class ScheduleRun : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Disposes the clients with every node down: what they still send fails at once, calls left in flight are
+    /// dropped, and the clock moves so that a round waiting for a timeout (a renewal under way) ends.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var node in _nodes)
         {
-            node.State.IsUp = false; // what the factories still send on their way out fails at once
+            node.State.IsUp = false;
         }
 
-        while (_network.Take(0) is { } call)
+        var disposing = Task.WhenAll(_clients.Select(c => c.DisposeAsync().AsTask()));
+        for (var round = 0; round < 200 && !disposing.IsCompleted; round++)
         {
-            NetworkScheduler.Drop(call);
+            while (_network.Take(0) is { } call)
+            {
+                NetworkScheduler.Drop(call);
+            }
+
+            _time.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(1);
         }
 
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
+        await disposing.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

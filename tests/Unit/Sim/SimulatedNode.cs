@@ -168,6 +168,22 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             return SemaphoreScan(SemaphoreScanCall.Read(call));
         }
 
+        if (script == SemaphoreLeaveCall.Script)
+        {
+            var leave = SemaphoreLeaveCall.Read(call);
+            for (var slot = 0; slot < leave.SlotKeys.Length; slot++)
+            {
+                var room = new WaitingRoom(leave.RoomKeys[2 * slot], leave.RoomKeys[(2 * slot) + 1], leave.HandoverMs, leave.StaleMs, leave.WakePrefix);
+                Room(room).Remove(leave.TicketId);
+                if (Get((string)leave.SlotKeys[slot]!) == "~" + leave.TicketId)
+                {
+                    Handover((string)leave.SlotKeys[slot]!, room);
+                }
+            }
+
+            return RedisResult.Create(1);
+        }
+
         if (script == ReadGrantCall.Script)
         {
             var r = ReadGrantCall.Read(call);
@@ -246,7 +262,21 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
 
         _data[(string)scan.CountKey!] = (count, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(scan.CountRetentionMs)));
-        var taken = scan.SlotKeys.Select(k => Get((string)k!) is null ? '0' : '1').ToArray();
+        if (scan.Waiting is { } ticket)
+        {
+            for (var slot = 0; slot < scan.SlotKeys.Length; slot++)
+            {
+                var room = Room(new WaitingRoom(ticket.RoomKeys[2 * slot], ticket.RoomKeys[(2 * slot) + 1], 0, ticket.StaleMs, ""));
+                room[ticket.Id] = (room.TryGetValue(ticket.Id, out var known) ? known.Order : ticket.Order, time.GetTimestamp());
+            }
+        }
+
+        var taken = scan.SlotKeys.Select(k => Get((string)k!) switch
+        {
+            null => '0',
+            { } holder when holder == "~" + scan.Waiting?.Id => '2',
+            _ => '1',
+        }).ToArray();
         if (Flaw == SimulatedFlaw.SemaphoreCountsHoldersPerNode)
         {
             Array.Fill(taken, taken.Count(t => t == '1') < scan.MaxCount ? '0' : '1');

@@ -154,7 +154,7 @@ internal static class ScriptCatalog
     public static IReadOnlyList<LockScript> LockNodeScripts { get; } =
     [
         AcquireFencedCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
-        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script, SemaphoreScanCall.Script, ReadGrantCall.Script, WriteGrantCall.Script,
+        RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script, SemaphoreScanCall.Script, SemaphoreLeaveCall.Script, ReadGrantCall.Script, WriteGrantCall.Script,
     ];
 
     /// <summary>The epoch-checked forms of the scripts that can grant or recall records, loaded too while restart quarantine is on.</summary>

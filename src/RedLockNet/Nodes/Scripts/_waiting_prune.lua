@@ -1,6 +1,6 @@
--- Drops the waiters of KEYS[2] (waiting room) not seen in KEYS[3] (last seen, node ms) for stale_ms: they gave up
--- without saying so, or died. Needs now_ms and stale_ms.
-for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now_ms - stale_ms)) do
-  redis.call('ZREM', KEYS[2], gone)
-  redis.call('ZREM', KEYS[3], gone)
+-- Drops the waiters of room_key (waiting room) not seen in seen_key (last seen, node ms) for stale_ms: they gave up
+-- without saying so, or died. Needs room_key, seen_key, now_ms and stale_ms.
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', seen_key, '-inf', now_ms - stale_ms)) do
+  redis.call('ZREM', room_key, gone)
+  redis.call('ZREM', seen_key, gone)
 end

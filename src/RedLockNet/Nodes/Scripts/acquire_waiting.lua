@@ -9,6 +9,7 @@
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stale_ms = tonumber(ARGV[5])
+local room_key, seen_key = KEYS[2], KEYS[3]
 --@include waiting_prune
 redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[3])
 redis.call('ZADD', KEYS[3], now_ms, ARGV[3])

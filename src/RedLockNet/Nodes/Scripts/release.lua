@@ -5,6 +5,7 @@
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
+local lock_key, room_key, seen_key = KEYS[1], KEYS[2], KEYS[3]
 local handover_ms, stale_ms, wake_prefix = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 --@include handover
 return 1

@@ -8,6 +8,7 @@ if redis.call('ZCARD', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
 if redis.call('GET', KEYS[1]) == '~' .. ARGV[1] then
+  local lock_key, room_key, seen_key = KEYS[1], KEYS[2], KEYS[3]
   local handover_ms, stale_ms, wake_prefix = ARGV[2], tonumber(ARGV[3]), ARGV[4]
   --@include handover
 end
