@@ -28,14 +28,14 @@ public sealed partial class RedLockFactory : IReaderWriterLockFactory
     private async Task<ILockHandle> AcquireLinedAsync(string resource, LockRequest? request, PrimitiveAttempt once, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
-        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.rw.acquire", once, returnTicket: null, cancellationToken).ConfigureAwait(false);
+        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.rw.acquire", LocalWaiters.LineKind.ReaderWriter, once, returnTicket: null, cancellationToken).ConfigureAwait(false);
         return attempt.Grant is { } grant ? _leases.Open(grant, request) : throw Failure(resource, attempt, wait);
     }
 
     private async Task<ILockHandle?> TryAcquireLinedAsync(string resource, LockRequest? request, PrimitiveAttempt once, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? TimeSpan.Zero, "request.WaitTimeout");
-        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.rw.acquire", once, returnTicket: null, cancellationToken).ConfigureAwait(false);
+        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.rw.acquire", LocalWaiters.LineKind.ReaderWriter, once, returnTicket: null, cancellationToken).ConfigureAwait(false);
         return attempt.Outcome switch
         {
             AcquireOutcome.Acquired => _leases.Open(attempt.Grant!, request),

@@ -46,7 +46,7 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
 
         var slot = -1;
         var slots = LockKeys.SemaphoreSlotsFor(LockKeys.For(_options.KeyPrefix, resource), maxCount);
-        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.semaphore.acquire", async (engine, name, key, timing, ticket, ct) =>
+        var attempt = await AcquirePrimitiveAsync(resource, request, wait, "redlock.semaphore.acquire", LocalWaiters.LineKind.Semaphore, async (engine, name, key, timing, ticket, ct) =>
             {
                 (var once, slot) = await SemaphoreAcquisition.AcquireOnceAsync(engine, name, key, slots, maxCount, timing, MintsToken(request), ct, ticket).ConfigureAwait(false);
                 return once;
@@ -61,7 +61,7 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
     /// (<see cref="WaitForPrimitiveAsync"/>) until acquired or the wait is spent; traced and measured like the lock's.
     /// </summary>
     private async Task<AcquireAttempt> AcquirePrimitiveAsync(
-        string resource, LockRequest? request, TimeSpan wait, string activityName, PrimitiveAttempt once, Action<WaitingRooms.Ticket>? returnTicket, CancellationToken cancellationToken)
+        string resource, LockRequest? request, TimeSpan wait, string activityName, LocalWaiters.LineKind kind, PrimitiveAttempt once, Action<WaitingRooms.Ticket>? returnTicket, CancellationToken cancellationToken)
     {
         var (timing, _) = Prepare(resource, request, cancellationToken);
         var key = LockKeys.For(_options.KeyPrefix, resource);
@@ -74,7 +74,7 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
         {
             result = wait == TimeSpan.Zero
                 ? await once(_engine, resource, key, timing, null, cancellationToken).ConfigureAwait(false)
-                : await WaitForPrimitiveAsync(resource, key, timing, wait, once, returnTicket, cancellationToken).ConfigureAwait(false);
+                : await WaitForPrimitiveAsync(resource, key, timing, wait, kind, once, returnTicket, cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -84,22 +84,22 @@ public sealed partial class RedLockFactory : ISemaphoreFactory
     }
 
     /// <summary>
-    /// Waits as the lock's callers do: in this process's line for the resource (the first tries the nodes, a release by
-    /// this process wakes it at once), pausing with full jitter between attempts; too few answering nodes is ridden out
-    /// within the wait, like contention. With <paramref name="returnTicket"/> (a semaphore) the caller takes a ticket
+    /// Waits as the lock's callers do: in this process's line for the resource and <paramref name="kind"/> of wait (the
+    /// first tries the nodes, a release by this process wakes it at once), pausing with full jitter between attempts;
+    /// too few answering nodes is ridden out within the wait, like contention. With <paramref name="returnTicket"/> (a semaphore) the caller takes a ticket
     /// once an attempt found every permit held, so a release in any process reserves a permit for the first waiter
     /// and wakes it; the ticket is returned at the end. Without (a reader-writer lock), a release in another process
     /// is seen at the next attempt.
     /// </summary>
     private async Task<AcquireAttempt> WaitForPrimitiveAsync(
-        string resource, RedisKey key, LockTiming timing, TimeSpan wait, PrimitiveAttempt once, Action<WaitingRooms.Ticket>? returnTicket, CancellationToken cancellationToken)
+        string resource, RedisKey key, LockTiming timing, TimeSpan wait, LocalWaiters.LineKind kind, PrimitiveAttempt once, Action<WaitingRooms.Ticket>? returnTicket, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
         using var waitCts = wait == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(wait, time);
         using var link = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), waitCts);
         var waitToken = waitCts.Token;
-        var waiter = _engine.Waiters.Join(resource);
+        var waiter = _engine.Waiters.Join(resource, kind);
         WaitingRooms.Ticket? ticket = null;
         AcquireAttempt? last = null;
         try

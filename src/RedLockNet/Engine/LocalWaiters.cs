@@ -4,12 +4,14 @@ namespace RedLockNet.Engine;
 /// The callers of one factory that wait for the same resource, in line: only the first of each line tries the
 /// nodes, the others wait for their turn, and a release by this process wakes the first at once instead of leaving
 /// it asleep in a back-off. So callers of one process are served in arrival order, and the caller that just released
-/// cannot barge ahead of those already waiting.
+/// cannot barge ahead of those already waiting. A resource has one line per kind of wait (<see cref="LineKind"/>): a
+/// lock's waiters do not queue behind a reader-writer lock's of the same name, which neither excludes.
 /// </summary>
 internal sealed class LocalWaiters
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedList<Waiter>> _lines = new(StringComparer.Ordinal);
+    private int _primitiveLines;
 
     /// <summary>Lines with someone in them (for tests).</summary>
     public int Lines
@@ -24,14 +26,15 @@ internal sealed class LocalWaiters
     }
 
     /// <summary>Joins the line for <paramref name="resource"/>; <see cref="Waiter.Turn"/> completes when this caller is first.</summary>
-    public Waiter Join(string resource)
+    public Waiter Join(string resource, LineKind kind = LineKind.Lock)
     {
-        var waiter = new Waiter(resource);
+        var waiter = new Waiter(LineOf(resource, kind)) { Kind = kind };
         lock (_gate)
         {
-            if (!_lines.TryGetValue(resource, out var line))
+            if (!_lines.TryGetValue(waiter.Resource, out var line))
             {
-                _lines[resource] = line = new LinkedList<Waiter>();
+                _lines[waiter.Resource] = line = new LinkedList<Waiter>();
+                _primitiveLines += kind == LineKind.Lock ? 0 : 1;
             }
 
             waiter.Node = line.AddLast(waiter);
@@ -61,6 +64,7 @@ internal sealed class LocalWaiters
             if (line.Count == 0)
             {
                 _lines.Remove(waiter.Resource);
+                _primitiveLines -= waiter.Kind == LineKind.Lock ? 0 : 1;
             }
             else if (wasFirst)
             {
@@ -81,16 +85,47 @@ internal sealed class LocalWaiters
         }
     }
 
-    /// <summary>This process released <paramref name="resource"/>: the first in its line tries again now.</summary>
+    /// <summary>
+    /// This process released something of <paramref name="resource"/> (a lock, a permit, a reader's or writer's hold):
+    /// the first in each of its lines tries again now.
+    /// </summary>
     public void Released(string resource)
     {
-        Waiter? first;
+        Waiter? first, permit = null, readerWriter = null;
         lock (_gate)
         {
             first = _lines.TryGetValue(resource, out var line) ? line.First?.Value : null;
+            if (_primitiveLines > 0)
+            {
+                permit = _lines.TryGetValue(LineOf(resource, LineKind.Semaphore), out line) ? line.First?.Value : null;
+                readerWriter = _lines.TryGetValue(LineOf(resource, LineKind.ReaderWriter), out line) ? line.First?.Value : null;
+            }
         }
 
         first?.Wake();
+        permit?.Wake();
+        readerWriter?.Wake();
+    }
+
+    /// <summary>
+    /// Between a resource and its kind of line in a line's name. A resource name that contains it could share a line
+    /// with another kind: its callers would take turns, which costs waiting, never exclusion.
+    /// </summary>
+    private const string Separator = "\u0000";
+
+    private static string LineOf(string resource, LineKind kind) => kind switch
+    {
+        LineKind.Lock => resource,
+        LineKind.Semaphore => resource + Separator + "semaphore",
+        _ => resource + Separator + "reader-writer",
+    };
+
+    /// <summary>What the callers of a line wait for.</summary>
+    internal enum LineKind
+    {
+        Lock,
+        Semaphore,
+        ReaderWriter,
     }
 
     /// <summary>One waiting caller.</summary>
@@ -101,7 +136,11 @@ internal sealed class LocalWaiters
         private TaskCompletionSource? _wake;
         private bool _wokenEarly;
 
+        /// <summary>The line's name: the resource, and for a primitive its kind (see <see cref="LineOf"/>).</summary>
         public string Resource { get; } = resource;
+
+        /// <summary>What this caller waits for.</summary>
+        public LineKind Kind { get; init; }
 
         /// <summary>Completes when this caller is first in line.</summary>
         public Task Turn => _turn.Task;

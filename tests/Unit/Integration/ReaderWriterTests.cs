@@ -117,6 +117,24 @@ public abstract class ReaderWriterTests(ClusterFixture nodes) : FixtureTest(node
     }
 
     [Fact]
+    public async Task A_reader_does_not_queue_behind_a_lock_waiter_of_the_same_name_in_its_process()
+    {
+        var resource = Clusters.UniqueResource("lines");
+        await using var other = await Locks.AcquireAsync(resource, cancellationToken: Clusters.Bound()); // the plain lock, held elsewhere
+        await using var process = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints), Clusters.Bound());
+        var lockWaiter = process.TryAcquireAsync(resource, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(6) }, Clusters.Bound());
+        await Task.Delay(100, Clusters.Bound()); // the lock's waiter is first in its line
+
+        // a plain lock and a reader-writer lock of one name do not exclude each other, so neither waits for the other
+        await using var reader = await process.AcquireReadAsync(resource, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(3) }, Clusters.Bound());
+
+        Assert.False(lockWaiter.IsCompleted);
+        await other.ReleaseAsync(Clusters.Bound());
+        await using var handle = await lockWaiter;
+        Assert.NotNull(handle);
+    }
+
+    [Fact]
     public async Task Both_kinds_extend_and_release_and_a_writer_blocks_readers_until_it_releases()
     {
         var resource = Clusters.UniqueResource("rw-kinds");
