@@ -129,18 +129,26 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
     private static ILogger LoggerFor(RedLockOptions options) => (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RedLockNet");
 
     /// <inheritdoc />
-    public async Task<ILockHandle> AcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
+    public Task<ILockHandle> AcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        AcquireHandleAsync(resource, request, "redlock.acquire", LockPlan(request), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ILockHandle?> TryAcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        TryAcquireHandleAsync(resource, request, "redlock.acquire", LockPlan(request), cancellationToken);
+
+    /// <summary>Acquires as <paramref name="plan"/> says, waiting up to the request's (else the default) wait; a failure is thrown.</summary>
+    private async Task<ILockHandle> AcquireHandleAsync(string resource, LockRequest? request, string activityName, WaitPlan plan, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? _options.WaitTimeout, "request.WaitTimeout");
-        var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
+        var attempt = await AcquireCoreAsync(resource, request, wait, activityName, plan, cancellationToken).ConfigureAwait(false);
         return attempt.Grant is { } grant ? _leases.Open(grant, request) : throw Failure(resource, attempt, wait);
     }
 
-    /// <inheritdoc />
-    public async Task<ILockHandle?> TryAcquireAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default)
+    /// <summary>Tries as <paramref name="plan"/> says, waiting only when the request asks; null when held by others.</summary>
+    private async Task<ILockHandle?> TryAcquireHandleAsync(string resource, LockRequest? request, string activityName, WaitPlan plan, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? TimeSpan.Zero, "request.WaitTimeout");
-        var attempt = await AcquireCoreAsync(resource, request, wait, cancellationToken).ConfigureAwait(false);
+        var attempt = await AcquireCoreAsync(resource, request, wait, activityName, plan, cancellationToken).ConfigureAwait(false);
         return attempt.Outcome switch
         {
             AcquireOutcome.Acquired => _leases.Open(attempt.Grant!, request),
@@ -185,22 +193,49 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
     /// <summary>The renewer, for tests that check it stops when no lease is left.</summary>
     internal LeaseRenewer Renewer => _leases.Renewer;
 
-    private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, CancellationToken cancellationToken)
+    /// <summary>
+    /// One attempt of an acquisition (a lock's, a permit's, a reader's or a writer's); a waiting caller that holds a
+    /// ticket passes it.
+    /// </summary>
+    private delegate Task<AcquireAttempt> AttemptOnce(EngineContext engine, string resource, RedisKey lockKey, LockTiming timing, bool mintToken, WaitingRooms.Ticket? ticket, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How an acquisition waits: its line in this process (<paramref name="Kind"/>), each attempt (<paramref name="Once"/>),
+    /// whether a caller that found it held takes a ticket in the nodes' waiting rooms (<paramref name="Tickets"/>; from
+    /// its first attempt when <paramref name="Fair"/>), and for a semaphore the slots whose rooms hold the ticket (else
+    /// the room of the lock key). A class, so that the async methods carrying it hold a reference; a lock's two plans
+    /// are shared.
+    /// </summary>
+    private sealed record WaitPlan(LocalWaiters.LineKind Kind, AttemptOnce Once, bool Tickets, bool Fair = false, RedisKey[]? Slots = null);
+
+    private static readonly AttemptOnce LockOnce = static (engine, resource, key, timing, mintToken, ticket, ct) =>
+        Acquisition.AcquireOnceAsync(engine, resource, key, timing, mintToken, ct, ticket);
+
+    private static readonly WaitPlan LockInArrivalOrder = new(LocalWaiters.LineKind.Lock, LockOnce, Tickets: true);
+
+    private static readonly WaitPlan LockInFairOrder = LockInArrivalOrder with { Fair = true };
+
+    /// <summary>A lock's plan: its own line, a ticket once held by others (or from the start in fair order).</summary>
+    private WaitPlan LockPlan(LockRequest? request) => request?.FairOrder ?? _options.FairOrder ? LockInFairOrder : LockInArrivalOrder;
+
+    /// <summary>
+    /// An acquisition: one attempt when it may not wait, else attempts as <paramref name="plan"/> says until acquired
+    /// or the wait is spent (<see cref="WaitForLockAsync"/>); traced as <paramref name="activityName"/> and measured.
+    /// </summary>
+    private async Task<AcquireAttempt> AcquireCoreAsync(string resource, LockRequest? request, TimeSpan wait, string activityName, WaitPlan plan, CancellationToken cancellationToken)
     {
         var (timing, mintToken) = Prepare(resource, request, cancellationToken);
-        var fair = request?.FairOrder ?? _options.FairOrder;
-
         var key = LockKeys.For(_options.KeyPrefix, resource);
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
-        using var activity = RedLockTelemetry.Source.StartActivity("redlock.acquire", ActivityKind.Client);
+        using var activity = RedLockTelemetry.Source.StartActivity(activityName, ActivityKind.Client);
         activity?.SetTag(RedLockTags.Resource, resource);
         AcquireAttempt? result = null;
         try
         {
             result = wait == TimeSpan.Zero
-                ? await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false)
-                : await WaitForLockAsync(resource, key, timing, mintToken, fair, wait, cancellationToken).ConfigureAwait(false);
+                ? await plan.Once(_engine, resource, key, timing, mintToken, null, cancellationToken).ConfigureAwait(false)
+                : await WaitForLockAsync(resource, key, timing, mintToken, plan, wait, cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -241,19 +276,19 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
 
     /// <summary>
     /// Attempts until acquired or the wait runs out; an attempt under way is let finish. Callers wait in line
-    /// (<see cref="WaitInLineAsync"/>); a custom <see cref="RedLockOptions.RetryPipeline"/> replaces the line, the
-    /// waiting room and the back-off: each caller then retries on its own.
+    /// (<see cref="WaitInLineAsync"/>); for locks, a custom <see cref="RedLockOptions.RetryPipeline"/> replaces the line,
+    /// the waiting room and the back-off: each caller then retries on its own (the primitives always wait in line).
     /// </summary>
-    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, bool fair, TimeSpan wait, CancellationToken cancellationToken)
+    private async Task<AcquireAttempt> WaitForLockAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, WaitPlan plan, TimeSpan wait, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
         using var waitCts = wait == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
             : new CancellationTokenSource(wait, time);
         using var link = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), waitCts);
-        if (_retry is null)
+        if (_retry is null || plan.Kind != LocalWaiters.LineKind.Lock)
         {
-            return await WaitInLineAsync(resource, key, timing, mintToken, fair, waitCts.Token, cancellationToken).ConfigureAwait(false);
+            return await WaitInLineAsync(resource, key, timing, mintToken, plan, waitCts.Token, cancellationToken).ConfigureAwait(false);
         }
 
         AcquireAttempt? last = null;
@@ -267,7 +302,7 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
                         return last; // the wait is over: no new attempt
                     }
 
-                    last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken).ConfigureAwait(false);
+                    last = await plan.Once(_engine, resource, key, timing, mintToken, null, cancellationToken).ConfigureAwait(false);
                     return last;
                 },
                 waitCts.Token).ConfigureAwait(false);
@@ -279,22 +314,24 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
     }
 
     /// <summary>
-    /// The first of this factory's line tries the nodes; once it found the lock held (at once, in fair order) it holds a
-    /// ticket in the resource's waiting room, where the nodes keep one order for every process (<see cref="WaitingRooms"/>),
-    /// and it is woken when the lock is handed to it. The back-off between attempts is the fallback for a lost wake-up.
+    /// The first of this factory's line (one per resource and kind of wait) tries the nodes, and a release by this
+    /// process wakes it at once. When the plan takes tickets, once it found the lock held (at once, in fair order) it
+    /// holds a ticket in the waiting rooms, where the nodes keep one order for every process (<see cref="WaitingRooms"/>),
+    /// and it is woken when the lock (a semaphore: a slot) is handed to it; without, a release in another process is
+    /// seen at the next attempt. The back-off between attempts is the fallback for a lost wake-up.
     /// </summary>
-    private async Task<AcquireAttempt> WaitInLineAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, bool fair, CancellationToken waitToken, CancellationToken cancellationToken)
+    private async Task<AcquireAttempt> WaitInLineAsync(string resource, RedisKey key, LockTiming timing, bool mintToken, WaitPlan plan, CancellationToken waitToken, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
         var rooms = _engine.Rooms;
-        var waiter = _engine.Waiters.Join(resource);
+        var waiter = _engine.Waiters.Join(resource, plan.Kind);
         WaitingRooms.Ticket? ticket = null;
         AcquireAttempt? last = null;
         try
         {
             await waiter.Turn.WaitAsync(waitToken).ConfigureAwait(false);
-            if (fair)
+            if (plan.Fair)
             {
                 ticket = rooms.Issue(waiter);
             }
@@ -302,14 +339,14 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
             var pauses = 0;
             while (true)
             {
-                last = await Acquisition.AcquireOnceAsync(_engine, resource, key, timing, mintToken, cancellationToken, ticket).ConfigureAwait(false);
+                last = await plan.Once(_engine, resource, key, timing, mintToken, ticket, cancellationToken).ConfigureAwait(false);
                 waiter.LastAttempt = last;
                 if (last.Outcome == AcquireOutcome.Acquired || waitToken.IsCancellationRequested)
                 {
                     return last;
                 }
 
-                if (ticket is null && last.Outcome == AcquireOutcome.Contended)
+                if (plan.Tickets && ticket is null && last.Outcome == AcquireOutcome.Contended)
                 {
                     // someone holds it: wait in the room from now on, and take a place there now, without a pause (the
                     // next attempt registers the ticket), so a release hands the lock over instead of freeing it
@@ -328,7 +365,11 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
         }
         finally
         {
-            if (ticket is not null)
+            if (ticket is not null && plan.Slots is { } slots)
+            {
+                rooms.Return(_engine, slots, ticket);
+            }
+            else if (ticket is not null)
             {
                 rooms.Return(_engine, key, ticket);
             }
