@@ -10,6 +10,8 @@ namespace RedLockNet.Chaos;
 /// replays that result. The dead worker's start stays counted on the resource: a side effect a crash leaves behind,
 /// which is why handlers get a fencing token.
 /// </summary>
+// the rig's nodes are shared and the scenarios kill and restart them: run one at a time with them, not beside them
+[Collection(nameof(Scenarios))]
 public sealed class IdempotencyCrashTests
 {
     [Fact]
