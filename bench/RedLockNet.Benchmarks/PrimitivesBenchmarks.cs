@@ -44,11 +44,19 @@ public class PrimitivesBenchmarks : NodeBenchmark
         await write.ReleaseAsync();
     }
 
-    [Benchmark(Description = "two locks at once")]
+    [Benchmark(Description = "two locks at once (in order)")]
     public async Task Two()
     {
         var n = Interlocked.Increment(ref next);
         var both = await locks!.AcquireAllAsync([$"bench-a-{n}", $"bench-b-{n}"]);
+        await both.ReleaseAsync();
+    }
+
+    [Benchmark(Description = "two locks in one hash slot (one round)")]
+    public async Task TwoInOneSlot()
+    {
+        var n = Interlocked.Increment(ref next);
+        var both = await locks!.AcquireAllAsync([$"{{bench-{n}}}:a", $"{{bench-{n}}}:b"]);
         await both.ReleaseAsync();
     }
 }

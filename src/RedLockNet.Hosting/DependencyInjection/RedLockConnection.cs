@@ -84,7 +84,7 @@ public sealed class RedLockConnection : IHostedService, IAsyncDisposable, IDispo
 /// clock and lock timing come from the options, so it can be used (an idempotent processor built on it) before the
 /// nodes are reached.
 /// </summary>
-internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords, ISemaphoreFactory, IReaderWriterLockFactory
+internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLockOptions options) : ILockFactoryWithRecords, ISemaphoreFactory, IReaderWriterLockFactory, IMultiLockFactory
 {
     public ILockRecords Records { get; } = new ConnectedRecords(connection);
 
@@ -127,6 +127,12 @@ internal sealed class ConnectedLockFactory(RedLockConnection connection, RedLock
 
     public async Task<ILockHandle?> TryAcquireWriteAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
         await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).TryAcquireWriteAsync(resource, request, cancellationToken).ConfigureAwait(false);
+
+    public async Task<MultiLockHandle> AcquireAllAsync(IReadOnlyList<string> resources, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).AcquireAllAsync(resources, request, cancellationToken).ConfigureAwait(false);
+
+    public async Task<MultiLockHandle?> TryAcquireAllAsync(IReadOnlyList<string> resources, LockRequest? request = null, CancellationToken cancellationToken = default) =>
+        await (await connection.GetFactoryAsync(cancellationToken).ConfigureAwait(false)).TryAcquireAllAsync(resources, request, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>The connected factory's records, once it is connected.</summary>

@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
 /// Registers RedLockNet in a service collection: <see cref="RedLockConnection"/>, <see cref="IDistributedLockFactory"/>,
-/// <see cref="ISemaphoreFactory"/>, <see cref="IReaderWriterLockFactory"/> and <see cref="ILockFactoryWithRecords"/> for the default instance (unkeyed) or a named one (keyed by its name),
+/// <see cref="ISemaphoreFactory"/>, <see cref="IReaderWriterLockFactory"/>, <see cref="IMultiLockFactory"/> and <see cref="ILockFactoryWithRecords"/> for the default instance (unkeyed) or a named one (keyed by its name),
 /// with <see cref="RedLockOptions"/> as named options that are validated when the host starts.
 /// </summary>
 public static class RedLockServiceCollectionExtensions
@@ -104,6 +104,7 @@ public static class RedLockServiceCollectionExtensions
         instance.AddSingleton<ILockFactoryWithRecords>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
         instance.AddSingleton<ISemaphoreFactory>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
         instance.AddSingleton<IReaderWriterLockFactory>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
+        instance.AddSingleton<IMultiLockFactory>(services, sp => instance.Get<RedLockConnection>(sp).Locks);
 
         // first among the hosted services, so the host fails to start on bad configuration before jobs are scheduled
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => instance.Get<RedLockConnection>(sp)));

@@ -36,7 +36,39 @@ internal static class Acquisition
     public static Task<AcquireAttempt> GrantOnceAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, CancellationToken cancellationToken) =>
         DecideAsync(engine, resource, key, lockId, call, timing, fencing: false, ticket: null, cancellationToken);
 
-    private static async Task<AcquireAttempt> DecideAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, bool fencing, WaitingRooms.Ticket? ticket, CancellationToken cancellationToken)
+    /// <summary>
+    /// One attempt at the locks on several resources whose keys share one hash slot (<see cref="LockKeys.ShareSlot"/>):
+    /// one acquire_all.lua per node, granted all or nothing there, decided, cleaned up and timed like
+    /// <see cref="AcquireOnceAsync"/>, with a token per resource when asked. On success <see cref="Together.Grants"/>
+    /// holds a grant per resource (one lock id for all), in the order of <paramref name="together"/>.
+    /// </summary>
+    public static Task<AcquireAttempt> AcquireTogetherOnceAsync(EngineContext engine, Together together, LockTiming timing, bool mintToken, CancellationToken cancellationToken)
+    {
+        var options = engine.Options;
+        var lockId = LockIds.New();
+        var fencing = mintToken && options.Fencing;
+        var fenceKeys = new RedisKey[together.Keys.Length];
+        for (var i = 0; i < fenceKeys.Length; i++)
+        {
+            fenceKeys[i] = LockKeys.FenceFor(together.Keys[i]);
+        }
+
+        var call = new AcquireAllCall(together.Keys, fenceKeys, lockId, TimeUnits.ToRedisMilliseconds(timing.Expiry), TimeUnits.ToRedisMilliseconds(options.FenceRetention), fencing ? FenceSettlement.Floor(engine.Time) : AcquireAllCall.NoFencing).ToCall();
+        return DecideAsync(engine, together.Resources[0], together.Keys[0], lockId, call, timing, fencing, ticket: null, cancellationToken, together);
+    }
+
+    /// <summary>Resources locked in one round (their keys in one hash slot), and the grants of the round that won them.</summary>
+    internal sealed class Together(string[] resources, RedisKey[] keys)
+    {
+        public string[] Resources { get; } = resources;
+
+        public RedisKey[] Keys { get; } = keys;
+
+        /// <summary>A grant per resource, set when an attempt acquired them.</summary>
+        public LockGrant[]? Grants { get; set; }
+    }
+
+    private static async Task<AcquireAttempt> DecideAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, bool fencing, WaitingRooms.Ticket? ticket, CancellationToken cancellationToken, Together? together = null)
     {
         var options = engine.Options;
         var time = engine.Time;
@@ -50,7 +82,7 @@ internal static class Acquisition
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Release.Abandon(engine, key, lockId, round);
+            Abandon(engine, key, lockId, round, together);
             throw;
         }
 
@@ -59,11 +91,18 @@ internal static class Acquisition
         var outcome = quorum.Outcome ?? throw new InvalidOperationException("The vote ended undecided.");
         string? detail = null;
         long? token = null;
+        long[]? tokens = null;
         if (outcome == AcquireOutcome.Acquired && fencing)
         {
             var settled = ticket is null
                 ? await FenceSettlement.SettleAsync(engine, round, key, fenceKey, lockId, timeout).ConfigureAwait(false)
                 : (await FenceSettlement.MintAsync(engine, key, lockId, CancellationToken.None).ConfigureAwait(false)).Token;
+            if (together is not null && settled is not null)
+            {
+                tokens = await SettleTogetherAsync(engine, round, together, lockId, timeout, settled.Value).ConfigureAwait(false);
+                settled = tokens is null ? null : settled;
+            }
+
             if (settled is { } value)
             {
                 token = value;
@@ -87,6 +126,15 @@ internal static class Acquisition
                 // validity runs from before the first send, less the drift allowance
                 var validUntil = timing.DeadlineFrom(round.StartedAt, time);
                 var grant = new LockGrant(resource, key, lockId, timing, round.StartedAt, validUntil, token, decidedAt) { Calls = round.Calls };
+                if (together is not null)
+                {
+                    together.Grants = new LockGrant[together.Keys.Length];
+                    for (var i = 0; i < together.Grants.Length; i++)
+                    {
+                        together.Grants[i] = grant with { Resource = together.Resources[i], Key = together.Keys[i], FencingToken = tokens?[i] };
+                    }
+                }
+
                 RedLockTelemetry.RecordAttempt(AcquireOutcome.Acquired);
                 if (logger.IsEnabled(LogLevel.Debug))
                 {
@@ -100,9 +148,43 @@ internal static class Acquisition
             detail = $"the majority answered after {Durations.Describe(elapsed)}, leaving {Durations.Describe(timing.ValidityAfter(elapsed))} of validity, less than the minimum {Durations.Describe(timing.MinValidity)}";
         }
 
-        Release.Abandon(engine, key, lockId, round);
+        Abandon(engine, key, lockId, round, together);
         RedLockTelemetry.RecordAttempt(outcome);
         Log.AttemptFailed(logger, resource, outcome, elapsed.TotalMilliseconds, quorum.Granted, quorum.Denied, quorum.Failed);
         return new AcquireAttempt(outcome, elapsed, failures, detail, null);
+    }
+
+    /// <summary>The tokens of resources locked together: the first already settled, each other over the same round.</summary>
+    private static async Task<long[]?> SettleTogetherAsync(EngineContext engine, VoteRound round, Together together, string lockId, TimeSpan timeout, long first)
+    {
+        var tokens = new long[together.Keys.Length];
+        tokens[0] = first;
+        for (var i = 1; i < tokens.Length; i++)
+        {
+            var key = together.Keys[i];
+            if (await FenceSettlement.SettleAsync(engine, round, key, LockKeys.FenceFor(key), lockId, timeout, resourceIndex: i).ConfigureAwait(false) is not { } token)
+            {
+                return null;
+            }
+
+            tokens[i] = token;
+        }
+
+        return tokens;
+    }
+
+    /// <summary>Gives up an attempt on its key, or on every key of resources locked together.</summary>
+    private static void Abandon(EngineContext engine, RedisKey key, string lockId, VoteRound round, Together? together)
+    {
+        if (together is null)
+        {
+            Release.Abandon(engine, key, lockId, round);
+            return;
+        }
+
+        foreach (var each in together.Keys)
+        {
+            Release.Abandon(engine, each, lockId, round);
+        }
     }
 }

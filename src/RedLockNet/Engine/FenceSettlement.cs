@@ -44,17 +44,19 @@ internal static class FenceSettlement
 
     /// <summary>
     /// Settles the token over the nodes that granted (or minted) in <paramref name="acquire"/>: the largest counter, raised on the
-    /// laggards when they disagree. Returns null when fewer than a majority end up holding it.
+    /// laggards when they disagree. Returns null when fewer than a majority end up holding it. For a round that granted
+    /// several resources together, <paramref name="resourceIndex"/> says whose counter.
     /// </summary>
-    public static async Task<long?> SettleAsync(EngineContext engine, VoteRound acquire, RedisKey key, RedisKey fenceKey, string lockId, TimeSpan timeout)
+    public static async Task<long?> SettleAsync(EngineContext engine, VoteRound acquire, RedisKey key, RedisKey fenceKey, string lockId, TimeSpan timeout, int resourceIndex = 0)
     {
         var count = engine.Nodes.Count;
         var fences = new long?[count];
         long token = 0;
         for (var i = 0; i < count; i++)
         {
-            if (acquire.VoteOf(i) == Vote.Yes && GrantReply.Read(acquire.ResultOf(i)) is { Granted: true, Fence: var fence })
+            if (acquire.VoteOf(i) == Vote.Yes && acquire.ResultOf(i) is var reply && GrantReply.Read(reply).Granted)
             {
+                var fence = GrantReply.FenceOf(reply, resourceIndex);
                 fences[i] = fence;
                 token = Math.Max(token, fence);
             }

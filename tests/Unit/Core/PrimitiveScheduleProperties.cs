@@ -76,6 +76,10 @@ public class PrimitiveScheduleProperties
         await AssertFindsAsync(seed => MultiLockRunAsync(seed, EachInTurnKeepingWhatItTook), "was never sent its release");
 
     [Fact]
+    public async Task The_multi_lock_property_finds_a_one_round_grant_that_keeps_what_it_took_when_a_later_key_stands() =>
+        await AssertFindsAsync(seed => MultiLockRunAsync(seed, AllOrNothing, SimulatedFlaw.GrantsEachUntilOneIsHeld), "was never sent its release");
+
+    [Fact]
     public async Task The_schedules_reach_every_outcome_so_the_properties_are_not_vacuous()
     {
         var (held, refused, noQuorum, full) = (0, 0, 0, 0);
@@ -135,12 +139,13 @@ public class PrimitiveScheduleProperties
         return writers > 1 || (writers == 1 && holds.Count > 1) ? $"{writers} writers and {holds.Count - writers} readers hold ({Describe(holds)})" : null;
     }
 
-    private static readonly string[] Accounts = ["a", "b", "c"];
+    /// <summary>Two accounts in one hash slot (taken together in one round) and one elsewhere (taken in order).</summary>
+    private static readonly string[] Accounts = ["{acct}:a", "{acct}:b", "c"];
 
-    private static async Task<string?> MultiLockRunAsync(int seed, Func<RedLockFactory, string[], LockRequest, Task<(IReadOnlyList<ILockHandle> Locks, Func<Task> Release)?>> acquireAll)
+    private static async Task<string?> MultiLockRunAsync(int seed, Func<RedLockFactory, string[], LockRequest, Task<(IReadOnlyList<ILockHandle> Locks, Func<Task> Release)?>> acquireAll, SimulatedFlaw flaw = SimulatedFlaw.None)
     {
         var random = new Random(seed);
-        await using var run = new ScheduleRun(seed, nodeCount: random.Next(2) == 0 ? 3 : 5, clientCount: 4);
+        await using var run = new ScheduleRun(seed, nodeCount: random.Next(2) == 0 ? 3 : 5, clientCount: 4, flaw);
         return await run.RunAsync(ScheduleRun.RandomSteps(random, Steps, run.NodeCount, 4), Transfer, OneHolderPerResource);
 
         async Task<ScheduleRun.Hold?> Transfer(RedLockFactory factory, int client, LockRequest request, Random random)

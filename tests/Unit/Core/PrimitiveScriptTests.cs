@@ -4,9 +4,9 @@ using RedLockNet.Tests.Unit.Sim;
 namespace RedLockNet.Tests.Unit.Core;
 
 /// <summary>
-/// The semaphore's and the reader-writer lock's scripts: the same scenario runs on the simulator and on real servers,
-/// so the simulator's semaphore_scan / rw_read / rw_write (which the schedule properties rely on) answer as the Lua
-/// scripts do.
+/// The semaphore's, the reader-writer lock's and the multi-lock's scripts: the same scenario runs on the simulator and
+/// on real servers, so the simulator's semaphore_scan / rw_read / rw_write / acquire_all (which the schedule properties
+/// rely on) answer as the Lua scripts do.
 /// </summary>
 public sealed class PrimitiveScriptTests(ThreeNodes nodes) : FixtureTest(nodes), IClassFixture<ThreeNodes>
 {
@@ -64,6 +64,26 @@ public sealed class PrimitiveScriptTests(ThreeNodes nodes) : FixtureTest(nodes),
         await writer.ReleaseAsync();
         var reader3 = await locks.TryAcquireReadAsync(rw, granted);
         Assert.NotNull(reader3);
+
+        // multi-lock in one hash slot (acquire_all): refused as a whole while one of its keys stands, leaving the other
+        // free; granted together, with a token per resource, once it is gone
+        string[] pair = [$"{{{resource}}}:a", $"{{{resource}}}:b"];
+        var fenced = granted with { FencingOnAcquire = true };
+        var blocker = await locks.TryAcquireAsync(pair[1], granted);
+        Assert.NotNull(blocker);
+        Assert.Null(await RefusedAsync(() => locks.TryAcquireAllAsync(pair, now)));
+        await using (var free = await locks.TryAcquireAsync(pair[0], granted))
+        {
+            Assert.NotNull(free);
+        }
+
+        await blocker.ReleaseAsync();
+        await using (var both = await locks.TryAcquireAllAsync(pair, fenced))
+        {
+            Assert.NotNull(both);
+            Assert.All(both.Locks, l => Assert.True(l.FencingToken > 0));
+            Assert.Null(await RefusedAsync(() => locks.TryAcquireAsync(pair[0], now)));
+        }
 
         foreach (var held in new ILockHandle?[] { second, third, reader3 })
         {

@@ -66,6 +66,53 @@ public abstract class MultiLockTests(ClusterFixture nodes) : FixtureTest(nodes)
     }
 
     [Fact]
+    public async Task Resources_in_one_hash_slot_are_granted_in_one_round_and_others_in_order()
+    {
+        var tag = Clusters.UniqueResource("ledger");
+        string[] together = [$"{{{tag}}}:2", $"{{{tag}}}:1"];
+        await using (var both = await Locks.AcquireAllAsync(together, new LockRequest { FencingOnAcquire = true }, Clusters.Bound()))
+        {
+            // one acquire_all.lua per node grants both under one lock id; the ordered path gives each lock an id of its own
+            // (a majority granted; a third node's answer may still be on its way)
+            var (second, first) = (await Probe.ValuesAsync(together[0]), await Probe.ValuesAsync(together[1]));
+            Assert.True(first.Zip(second).Count(p => p.First is not null && p.First == p.Second) >= 2, $"{string.Join(',', first)} / {string.Join(',', second)}");
+            Assert.All(first.Zip(second).Where(p => p.First is not null && p.Second is not null), p => Assert.Equal(p.First, p.Second));
+            Assert.Equal(together, both.Locks.Select(l => l.Resource));
+            Assert.All(both.Locks, l => Assert.True(l.FencingToken > 0)); // a token per resource from the same round
+            Assert.True(both.RemainingValidity > TimeSpan.Zero);
+        }
+
+
+        var apart = Clusters.UniqueResource("ledger");
+        string[] ordered = [$"{apart}:1", $"{apart}:2"];
+        await using (await Locks.AcquireAllAsync(ordered, cancellationToken: Clusters.Bound()))
+        {
+            var (a, b) = (await Probe.ValuesAsync(ordered[0]), await Probe.ValuesAsync(ordered[1]));
+            Assert.True(a.Zip(b).Any(p => p.First is not null && p.Second is not null), $"{string.Join(',', a)} / {string.Join(',', b)}");
+            Assert.All(a.Zip(b).Where(p => p.First is not null), p => Assert.NotEqual(p.First, p.Second));
+        }
+    }
+
+    [Fact]
+    public async Task One_round_finds_one_held_then_a_waiting_caller_gets_both_in_order_and_a_trying_caller_none()
+    {
+        var tag = Clusters.UniqueResource("ledger");
+        string[] together = [$"{{{tag}}}:a", $"{{{tag}}}:b"];
+        await using var other = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints), Clusters.Bound());
+        var held = await other.AcquireAsync(together[1], Clusters.Bound());
+        Assert.Null(await Locks.TryAcquireAllAsync(together, cancellationToken: Clusters.Bound()));
+        await Probe.EventuallyAsync(together[0], v => v is null); // nothing left behind (a late node may have granted both, then been sent the release)
+
+        var waiting = Locks.AcquireAllAsync(together, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(10) }, Clusters.Bound());
+        await Task.Delay(200, Clusters.Bound());
+        Assert.False(waiting.IsCompleted);
+        await held.ReleaseAsync(Clusters.Bound());
+        await using var both = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Clusters.Bound());
+        Assert.Equal(together, both.Locks.Select(l => l.Resource));
+        both.EnsureValid();
+    }
+
+    [Fact]
     public async Task Bad_input_names_the_parameter_and_writes_nothing()
     {
         var resource = $"bad-multi-{Guid.NewGuid():N}";

@@ -104,6 +104,12 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             return GrantReply.Fenced(granted == 1, fence);
         }
 
+        if (script == AcquireAllCall.Script)
+        {
+            var a = AcquireAllCall.Read(call);
+            return AcquireAll(a.Locks, a.Fences, a.LockId, a.TtlMs, a.Floor);
+        }
+
         if (script == FenceMintCall.Script)
         {
             var m = FenceMintCall.Read(call);
@@ -458,10 +464,46 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             return (0, 0);
         }
 
-        var fence = Math.Max((long.TryParse(Get(fenceKey), out var stored) ? stored : 0) + 1, floor);
-        _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
+        var fence = Bump(fenceKey, floor);
         Grant(key, id, ttlMs);
         return (1, fence);
+    }
+
+    /// <summary>
+    /// acquire_all.lua: every lock key granted where none stands, else none; each counter bumped when fencing. With
+    /// <see cref="SimulatedFlaw.GrantsEachUntilOneIsHeld"/> it grants one key after the other and stops at the first that
+    /// stands, keeping those before it while it answers no.
+    /// </summary>
+    private RedisResult AcquireAll(RedisKey[] keys, RedisKey[] fenceKeys, string id, long ttlMs, long floor)
+    {
+        if (Flaw != SimulatedFlaw.GrantsEachUntilOneIsHeld && keys.Any(k => Get((string)k!) is not null))
+        {
+            return GrantReply.All(false, []);
+        }
+
+        var fences = new long[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (!SetIfAbsent((string)keys[i]!, id, ttlMs))
+            {
+                return GrantReply.All(false, []);
+            }
+
+            if (floor != AcquireAllCall.NoFencing)
+            {
+                fences[i] = Bump((string)fenceKeys[i]!, floor);
+            }
+        }
+
+        return GrantReply.All(true, fences);
+    }
+
+    /// <summary>_fence_bump.lua: the counter becomes max(counter + 1, floor).</summary>
+    private long Bump(string fenceKey, long floor)
+    {
+        var fence = Math.Max((long.TryParse(Get(fenceKey), out var stored) ? stored : 0) + 1, floor);
+        _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
+        return fence;
     }
 
     /// <summary>fence_mint.lua: bumps the counter only while the key holds our id.</summary>
@@ -472,8 +514,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
             return (false, 0);
         }
 
-        var fence = Math.Max((long.TryParse(Get(fenceKey), out var stored) ? stored : 0) + 1, floor);
-        _data[fenceKey] = (fence.ToString(System.Globalization.CultureInfo.InvariantCulture), long.MaxValue);
+        var fence = Bump(fenceKey, floor);
         return (true, fence);
     }
 
@@ -594,4 +635,7 @@ internal enum SimulatedFlaw
 
     /// <summary>A reader's grant checks only for a waiting writer, not for one holding the lock.</summary>
     ReaderIgnoresWriter,
+
+    /// <summary>The multi-lock's one-round grant takes the keys one by one and keeps those it took when a later one stands.</summary>
+    GrantsEachUntilOneIsHeld,
 }

@@ -47,8 +47,45 @@ internal readonly record struct FenceMintCall(RedisKey LockKey, RedisKey FenceKe
 }
 
 /// <summary>
-/// The reply of an acquisition: OK / nil (plain <c>SET NX</c>), or {1, counter} / {0, 0} (acquire_fenced.lua and
-/// fence_mint.lua).
+/// acquire_all.lua: the locks on several resources whose keys share one hash slot, granted together where none of
+/// their keys stands (all or nothing on each node), each counter bumped as acquire_fenced.lua does when
+/// <paramref name="Floor"/> is not negative. KEYS[2i-1] resource i's lock key, KEYS[2i] its counter key; ARGV[1] lock
+/// id, ARGV[2] ttl ms, ARGV[3] counter retention ms, ARGV[4] floor (µs) or -1 for no fencing. Reply
+/// {1, counter 1, counter 2, ...} (0s without fencing) / {0}.
+/// </summary>
+internal readonly record struct AcquireAllCall(RedisKey[] Locks, RedisKey[] Fences, string LockId, long TtlMs, long RetentionMs, long Floor)
+{
+    public const long NoFencing = -1;
+
+    public static readonly LockScript Script = LockScript.Load("acquire_all", grantsLocks: true);
+
+    public ScriptCall ToCall()
+    {
+        var keys = new RedisKey[Locks.Length * 2];
+        for (var i = 0; i < Locks.Length; i++)
+        {
+            keys[2 * i] = Locks[i];
+            keys[(2 * i) + 1] = Fences[i];
+        }
+
+        return new(Script, keys, [LockId, TtlMs, RetentionMs, Floor]);
+    }
+
+    public static AcquireAllCall Read(in ScriptCall call)
+    {
+        var (locks, fences) = (new RedisKey[call.Keys.Length / 2], new RedisKey[call.Keys.Length / 2]);
+        for (var i = 0; i < locks.Length; i++)
+        {
+            (locks[i], fences[i]) = (call.Keys[2 * i], call.Keys[(2 * i) + 1]);
+        }
+
+        return new(locks, fences, (string)call.Args[0]!, (long)call.Args[1], (long)call.Args[2], (long)call.Args[3]);
+    }
+}
+
+/// <summary>
+/// The reply of an acquisition: OK / nil (plain <c>SET NX</c>), {1, counter} / {0, 0} (acquire_fenced.lua and
+/// fence_mint.lua), or {1, counter 1, counter 2, ...} / {0} (acquire_all.lua).
 /// </summary>
 internal static class GrantReply
 {
@@ -68,13 +105,25 @@ internal static class GrantReply
         if (result.Resp2Type == ResultType.Array)
         {
             var parts = (RedisResult[])result!;
-            if (parts.Length == 2 && parts[0].Resp2Type == ResultType.Integer && (long)parts[0] == 1 && parts[1].Resp2Type == ResultType.Integer)
+            if (parts.Length >= 2 && parts[0].Resp2Type == ResultType.Integer && (long)parts[0] == 1 && parts[1].Resp2Type == ResultType.Integer)
             {
                 return (true, (long)parts[1]);
             }
         }
 
         return (false, 0);
+    }
+
+    /// <summary>The counter of resource <paramref name="index"/> in a granting reply of acquire_all.lua (0 when absent).</summary>
+    public static long FenceOf(RedisResult? result, int index)
+    {
+        if (index == 0 || result is null || result.Resp2Type != ResultType.Array)
+        {
+            return Read(result).Fence;
+        }
+
+        var parts = (RedisResult[])result!;
+        return parts.Length > index + 1 && parts[index + 1].Resp2Type == ResultType.Integer ? (long)parts[index + 1] : 0;
     }
 
     public static bool IsGranted(RedisResult result) => Read(result).Granted;
@@ -85,6 +134,10 @@ internal static class GrantReply
     /// <summary>The reply acquire_fenced.lua and fence_mint.lua give.</summary>
     public static RedisResult Fenced(bool granted, long fence) =>
         RedisResult.Create([RedisResult.Create(granted ? 1 : 0), RedisResult.Create(granted ? fence : 0)]);
+
+    /// <summary>The reply acquire_all.lua gives.</summary>
+    public static RedisResult All(bool granted, IEnumerable<long> fences) =>
+        granted ? RedisResult.Create([RedisResult.Create(1), .. fences.Select(f => RedisResult.Create(f))]) : RedisResult.Create([RedisResult.Create(0)]);
 }
 
 /// <summary>

@@ -112,9 +112,9 @@ internal sealed class LockScript
         var output = new StringBuilder(text.Length);
         foreach (var line in text.Split('\n'))
         {
-            if (line.StartsWith(IncludeDirective, StringComparison.Ordinal))
+            if (line.TrimStart().StartsWith(IncludeDirective, StringComparison.Ordinal))
             {
-                output.Append(Expand(Read("_" + line[IncludeDirective.Length..].Trim()))); // fragments may include fragments
+                output.Append(Expand(Read("_" + line.TrimStart()[IncludeDirective.Length..].Trim()))); // fragments may include fragments
                 continue;
             }
 
@@ -153,11 +153,11 @@ internal static class ScriptCatalog
     /// <summary>Every Lua script a lock node runs (plain commands and the protected resource's script are not among them).</summary>
     public static IReadOnlyList<LockScript> LockNodeScripts { get; } =
     [
-        AcquireFencedCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
+        AcquireFencedCall.Script, AcquireAllCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
         RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script, SemaphoreScanCall.Script, SemaphoreLeaveCall.Script, ReadGrantCall.Script, WriteGrantCall.Script,
     ];
 
     /// <summary>The epoch-checked forms of the scripts that can grant or recall records, loaded too while restart quarantine is on.</summary>
     public static IReadOnlyList<LockScript> EpochCheckedScripts { get; } =
-        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, ReadGrantCall.Script, WriteGrantCall.Script }.Select(script => script.EpochChecked!)];
+        [.. new[] { AcquireCall.Script, AcquireFencedCall.Script, AcquireAllCall.Script, AcquireWaitingCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, ReadGrantCall.Script, WriteGrantCall.Script }.Select(script => script.EpochChecked!)];
 }

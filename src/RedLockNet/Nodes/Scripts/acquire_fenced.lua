@@ -6,6 +6,7 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {0, 0}
 end
+local fence_key = KEYS[2]
 local floor = tonumber(ARGV[4])
 local retention = ARGV[3]
 --@include fence_bump

@@ -6,6 +6,7 @@
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {0, 0}
 end
+local fence_key = KEYS[2]
 local floor = tonumber(ARGV[3])
 local retention = ARGV[2]
 --@include fence_bump
