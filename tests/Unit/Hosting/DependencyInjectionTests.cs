@@ -127,6 +127,13 @@ public sealed class DependencyInjectionTests(ThreeNodes nodes) : FixtureTest(nod
         Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<ILockFactoryWithRecords>("payments"));
         Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<ISemaphoreFactory>("payments"));
         Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<IReaderWriterLockFactory>("payments"));
+        Assert.Same(paymentLocks, host.Services.GetRequiredKeyedService<IMultiLockFactory>("payments"));
+        var tag = Clusters.UniqueResource("accounts");
+        await using (var both = await host.Services.GetRequiredService<IMultiLockFactory>().AcquireAllAsync([$"{{{tag}}}:1", $"{{{tag}}}:2"], cancellationToken: Clusters.Bound()))
+        {
+            Assert.Equal(2, both.Locks.Count);
+        }
+
         await using (await host.Services.GetRequiredService<IReaderWriterLockFactory>().AcquireReadAsync(Clusters.UniqueResource("shared"), cancellationToken: Clusters.Bound()))
         {
         }
