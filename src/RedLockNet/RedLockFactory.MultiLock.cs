@@ -23,6 +23,18 @@ public sealed partial class RedLockFactory : IMultiLockFactory
     private async Task<MultiLockHandle?> AcquireAllCoreAsync(IReadOnlyList<string> resources, LockRequest? request, bool waits, CancellationToken cancellationToken)
     {
         var ordered = Ordered(resources);
+        try
+        {
+            return await AcquireAllCoreAsync(resources, ordered, request, waits, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException e) when (e.ParamName == "resource")
+        {
+            throw new ArgumentException(e.Message, nameof(resources), e); // one of them is in use as a semaphore
+        }
+    }
+
+    private async Task<MultiLockHandle?> AcquireAllCoreAsync(IReadOnlyList<string> resources, string[] ordered, LockRequest? request, bool waits, CancellationToken cancellationToken)
+    {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? (waits ? _options.WaitTimeout : TimeSpan.Zero), "request.WaitTimeout");
         var started = _options.TimeProvider.GetTimestamp();
         if (ordered.Length > 1 && KeysInOneSlot(ordered) is { } keys)

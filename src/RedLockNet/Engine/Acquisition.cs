@@ -151,7 +151,29 @@ internal static class Acquisition
         Abandon(engine, key, lockId, round, together);
         RedLockTelemetry.RecordAttempt(outcome);
         Log.AttemptFailed(logger, resource, outcome, elapsed.TotalMilliseconds, quorum.Granted, quorum.Denied, quorum.Failed);
+        if (quorum.Failed > 0)
+        {
+            ThrowIfInUseAsSemaphore(resource, failures);
+        }
+
         return new AcquireAttempt(outcome, elapsed, failures, detail, null);
+    }
+
+    /// <summary>
+    /// A node answered that the lock key marks the resource as a semaphore's: the caller uses one name as a lock and as
+    /// a semaphore. Thrown after the attempt was abandoned, so nothing is left behind.
+    /// </summary>
+    private static void ThrowIfInUseAsSemaphore(string resource, IReadOnlyList<NodeFailure> failures)
+    {
+        foreach (var failure in failures)
+        {
+            if (GrantReply.IsInUseAsSemaphore(failure.Error))
+            {
+                throw new ArgumentException(
+                    $"'{resource}' is in use as a semaphore on node {failure.Node}; a resource is either a lock or a semaphore (a semaphore's mark stays while it remembers its permit count: an hour, or ten expiries, after its last acquisition).",
+                    nameof(resource));
+            }
+        }
     }
 
     /// <summary>The tokens of resources locked together: the first already settled, each other over the same round.</summary>

@@ -40,6 +40,11 @@ public sealed class PrimitiveScriptTests(ThreeNodes nodes) : FixtureTest(nodes),
         var third = await locks.TryAcquireSemaphoreAsync(semaphore, 2, granted);
         Assert.Equal(first.Slot, third?.Slot);
 
+        // and a semaphore is not a plain lock: a grant script (here the fenced one) refuses it naming the resource, a
+        // plain SET NX finds it taken
+        Assert.Equal("resource", (await Assert.ThrowsAsync<ArgumentException>(() => RefusedAsync(() => locks.TryAcquireAsync(semaphore, now with { FencingOnAcquire = true })))).ParamName);
+        Assert.Null(await RefusedAsync(() => locks.TryAcquireAsync(semaphore, now)));
+
         // a resource held as a plain lock is not a semaphore
         await using (await locks.AcquireAsync(resource + ":plain", granted))
         {

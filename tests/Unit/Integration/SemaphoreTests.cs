@@ -99,6 +99,22 @@ public abstract class SemaphoreTests(ClusterFixture nodes) : FixtureTest(nodes)
             var refused = await Assert.ThrowsAsync<ArgumentException>(() => Locks.TryAcquireSemaphoreAsync(locked, 2, cancellationToken: Clusters.Bound()));
             Assert.Equal("resource", refused.ParamName);
         }
+
+        // and a semaphore is not a lock: a lock that waits, or that mints its token as it acquires, is told why and
+        // leaves nothing (no ticket in a waiting room); a plain try finds the name taken; so does another client
+        var counted = Clusters.UniqueResource("counted");
+        await using var elsewhere = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints), Clusters.Bound());
+        await using (await Locks.AcquireSemaphoreAsync(counted, 2, cancellationToken: Clusters.Bound()))
+        {
+            var waiting = await Assert.ThrowsAsync<ArgumentException>(() => elsewhere.AcquireAsync(counted, new LockRequest { WaitTimeout = TimeSpan.FromSeconds(5) }, Clusters.Bound()));
+            Assert.Equal("resource", waiting.ParamName);
+            Assert.Contains("in use as a semaphore", waiting.Message, StringComparison.Ordinal);
+            Assert.Equal("resource", (await Assert.ThrowsAsync<ArgumentException>(() => elsewhere.TryAcquireAsync(counted, new LockRequest { FencingOnAcquire = true }, Clusters.Bound()))).ParamName);
+            Assert.Equal("resources", (await Assert.ThrowsAsync<ArgumentException>(() => elsewhere.AcquireAllAsync([counted, counted + ":other"], cancellationToken: Clusters.Bound()))).ParamName);
+            Assert.Null(await elsewhere.TryAcquireAsync(counted, cancellationToken: Clusters.Bound()));
+            Assert.All(await Probe.WaitingAsync(counted), n => Assert.Equal(0, n));
+            Assert.All(await Probe.ValuesAsync(counted), v => Assert.Equal("#semaphore", v));
+        }
     }
 
     [Fact]

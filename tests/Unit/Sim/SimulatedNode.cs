@@ -256,7 +256,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// </summary>
     private RedisResult SemaphoreScan(SemaphoreScanCall scan)
     {
-        if (Get((string)scan.LockKey!) is not null)
+        if (Get((string)scan.LockKey!) is { } mark && mark != SemaphoreScanReply.InUseMark)
         {
             throw new RedisServerException(RedisErrorKind.UnknownError, CommandFlags.None, SemaphoreScanReply.HeldAsLock + " the resource is held as a plain lock");
         }
@@ -268,6 +268,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
         }
 
         _data[(string)scan.CountKey!] = (count, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(scan.CountRetentionMs)));
+        _data[(string)scan.LockKey!] = (SemaphoreScanReply.InUseMark, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(scan.CountRetentionMs)));
         if (scan.Waiting is { } ticket)
         {
             for (var slot = 0; slot < scan.SlotKeys.Length; slot++)
@@ -459,7 +460,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     private (long Granted, long Fence) AcquireFenced(string key, string fenceKey, string id, long ttlMs, long floor)
     {
         key = SlotStandIn(key);
-        if (Get(key) is not null)
+        if (RefuseSemaphoreMark(Get(key)) is not null)
         {
             return (0, 0);
         }
@@ -476,7 +477,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// </summary>
     private RedisResult AcquireAll(RedisKey[] keys, RedisKey[] fenceKeys, string id, long ttlMs, long floor)
     {
-        if (Flaw != SimulatedFlaw.GrantsEachUntilOneIsHeld && keys.Any(k => Get((string)k!) is not null))
+        if (Flaw != SimulatedFlaw.GrantsEachUntilOneIsHeld && keys.Any(k => RefuseSemaphoreMark(Get((string)k!)) is not null))
         {
             return GrantReply.All(false, []);
         }
@@ -497,6 +498,12 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
 
         return GrantReply.All(true, fences);
     }
+
+    /// <summary>_semaphore_mark_check.lua: a lock key's value, unless it marks the resource as a semaphore's (an error reply then).</summary>
+    private static string? RefuseSemaphoreMark(string? holder) =>
+        holder == SemaphoreScanReply.InUseMark
+            ? throw new RedisServerException(RedisErrorKind.UnknownError, CommandFlags.None, GrantReply.InUseAsSemaphore + " the resource is in use as a semaphore")
+            : holder;
 
     /// <summary>_fence_bump.lua: the counter becomes max(counter + 1, floor).</summary>
     private long Bump(string fenceKey, long floor)
@@ -594,10 +601,10 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// <summary>acquire_waiting.lua: register the ticket; grant when reserved for it, or free and it is first (the ticket stays).</summary>
     private bool AcquireWaiting(string lockKey, string id, long ttlMs, string ticket, long order, in WaitingRoom description)
     {
+        var holder = RefuseSemaphoreMark(Get(lockKey));
         var room = Room(description);
         var now = time.GetTimestamp();
         room[ticket] = (room.TryGetValue(ticket, out var known) ? known.Order : order, now);
-        var holder = Get(lockKey);
         if (holder == "~" + ticket || (holder is null && First(room) == ticket))
         {
             Grant(lockKey, id, ttlMs);

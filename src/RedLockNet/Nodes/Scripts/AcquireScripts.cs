@@ -128,6 +128,12 @@ internal static class GrantReply
 
     public static bool IsGranted(RedisResult result) => Read(result).Granted;
 
+    /// <summary>The error a grant script gives when the lock key marks the resource as in use as a semaphore.</summary>
+    public const string InUseAsSemaphore = "LOCKISSEMAPHORE";
+
+    /// <summary>Whether <paramref name="error"/> is a node saying the resource is in use as a semaphore there.</summary>
+    public static bool IsInUseAsSemaphore(Exception? error) => ScriptError.Is(error, InUseAsSemaphore);
+
     /// <summary>The reply <c>SET ... NX</c> gives.</summary>
     public static RedisResult Plain(bool granted) => granted ? RedisResult.Create((RedisValue)"OK", ResultType.SimpleString) : RedisResult.Create(RedisValue.Null);
 

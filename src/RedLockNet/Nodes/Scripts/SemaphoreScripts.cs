@@ -64,6 +64,12 @@ internal static class SemaphoreScanReply
     /// <summary>The error a node gives when it records another permit count for the resource.</summary>
     public const string CountMismatch = "SEMMAXCOUNT";
 
+    /// <summary>
+    /// What a semaphore's scan leaves under the resource's lock key, for as long as it remembers the permit count: a
+    /// plain lock of that name is refused meanwhile (<see cref="GrantReply.InUseAsSemaphore"/>).
+    /// </summary>
+    public const string InUseMark = "#semaphore";
+
     /// <summary>The error a node gives when the resource is held there as a plain lock.</summary>
     public const string HeldAsLock = "SEMISLOCK";
 

@@ -4,10 +4,13 @@
 -- it only for resources whose keys share one.
 -- KEYS[2i-1] resource i's lock key, KEYS[2i] its fencing counter key. ARGV[1] lock id (one for all), ARGV[2] ttl ms,
 -- ARGV[3] counter retention ms, ARGV[4] floor: the client's clock in microseconds, or -1 for no fencing.
--- Reply {1, counter of resource 1, counter of resource 2, ...} (0s without fencing) when granted, {0} when a key stands.
+-- Reply {1, counter of resource 1, counter of resource 2, ...} (0s without fencing) when granted, {0} when a key stands,
+-- an error (LOCKISSEMAPHORE) when one marks its resource as a semaphore's.
 local n = #KEYS / 2
 for i = 1, n do
-  if redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
+  local holder = redis.call('GET', KEYS[2 * i - 1])
+  --@include semaphore_mark_check
+  if holder then
     return {0}
   end
 end

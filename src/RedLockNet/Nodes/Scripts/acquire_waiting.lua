@@ -5,7 +5,10 @@
 -- it, so it keeps its place; the winner takes its ticket out of every room afterwards (waiting_leave.lua).
 -- KEYS[1] lock key, KEYS[2] waiting room (zset ticket -> order), KEYS[3] last seen (zset ticket -> node ms);
 -- ARGV[1] lock id, ARGV[2] ttl ms, ARGV[3] ticket, ARGV[4] order, ARGV[5] stale ms.
--- Reply {1, 0} when granted, {0, 0} when not (the shape of acquire_fenced.lua, without a counter).
+-- Reply {1, 0} when granted, {0, 0} when not (the shape of acquire_fenced.lua, without a counter), an error
+-- (LOCKISSEMAPHORE) when the lock key marks the resource as a semaphore's (nothing is registered then).
+local holder = redis.call('GET', KEYS[1])
+--@include semaphore_mark_check
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stale_ms = tonumber(ARGV[5])
@@ -14,7 +17,6 @@ local room_key, seen_key = KEYS[2], KEYS[3]
 redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[3])
 redis.call('ZADD', KEYS[3], now_ms, ARGV[3])
 local granted = 0
-local holder = redis.call('GET', KEYS[1])
 if holder == '~' .. ARGV[3] or (holder == false and redis.call('ZRANGE', KEYS[2], 0, 0)[1] == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   granted = 1

@@ -8,8 +8,11 @@
 -- last-seen set, in slot order. ARGV[1] permit count, ARGV[2] how long the count is remembered (ms); with a ticket,
 -- ARGV[3] the ticket, ARGV[4] its order, ARGV[5] stale ms.
 -- Reply: one character per slot, '0' free, '1' taken, '2' reserved for this ticket; an error when the resource is
--- held here as a plain lock (SEMISLOCK) or another permit count is recorded (SEMMAXCOUNT <count>).
-if redis.call('EXISTS', KEYS[1]) == 1 then
+-- held here as a plain lock (SEMISLOCK) or another permit count is recorded (SEMMAXCOUNT <count>). Once checked, the
+-- resource's lock key is marked '#semaphore' for as long as the count is remembered, so a plain lock of that name is
+-- refused meanwhile (_semaphore_mark_check.lua).
+local mark = redis.call('GET', KEYS[1])
+if mark and mark ~= '#semaphore' then
   return redis.error_reply('SEMISLOCK the resource is held as a plain lock')
 end
 local recorded = redis.call('GET', KEYS[2])
@@ -17,6 +20,7 @@ if recorded and recorded ~= ARGV[1] then
   return redis.error_reply('SEMMAXCOUNT ' .. recorded)
 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[1], '#semaphore', 'PX', ARGV[2])
 local n = tonumber(ARGV[1])
 local ticket = ARGV[3]
 local now_ms, stale_ms
