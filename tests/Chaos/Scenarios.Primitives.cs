@@ -67,10 +67,10 @@ public sealed partial class Scenarios
         using var stop = new CancellationTokenSource();
         var workers = factories.SelectMany((f, i) => new[]
         {
-            PrimitiveWorkerAsync(semaphore.History, $"s{i}", seed + i, async (_, ct) => await f.TryAcquireSemaphoreAsync(semaphore.LockName, 2, request, ct), stop.Token),
-            PrimitiveWorkerAsync(readerWriter.History, $"rw{i}", seed + 10 + i, async (write, ct) => write
+            new PrimitiveWorker($"s{i}", seed + i, async (_, ct) => await f.TryAcquireSemaphoreAsync(semaphore.LockName, 2, request, ct), semaphore.History.Add).RunAsync(stop.Token),
+            new PrimitiveWorker($"rw{i}", seed + 10 + i, async (write, ct) => write
                 ? await f.TryAcquireWriteAsync(readerWriter.LockName, request, ct)
-                : await f.TryAcquireReadAsync(readerWriter.LockName, request, ct), stop.Token),
+                : await f.TryAcquireReadAsync(readerWriter.LockName, request, ct), readerWriter.History.Add).RunAsync(stop.Token),
         }).ToList();
 
         await Task.Delay(TimeSpan.FromMilliseconds(1000 + random.Next(1000)), Bound());
@@ -106,57 +106,6 @@ public sealed partial class Scenarios
             $"SIGSTOP n{paused} {ttl.TotalMilliseconds * 2:0} ms, then kill-9+restart-empty n{killed}; permits {semaphoreHistory.Count(e => e.Kind == "acquired")} ({permitsDuringPause} during the pause), rw {readerWriterHistory.Count(e => e.Kind == "acquired")} ({writes} writes, {locksDuringPause} during the pause)");
         rig.Report("p semaphore+rw: SIGSTOP node past TTL, restart-empty", seed, faults, clock.Elapsed, violations, [.. semaphoreHistory, .. readerWriterHistory]);
         Assert.Empty(violations);
-    }
-
-    /// <summary>
-    /// One client's loop on a primitive until <paramref name="stop"/>: acquire (a write one time in three, when the
-    /// primitive has kinds), hold 5 to 30 ms, release. Records acquired (Value 1 for a write; the deadline from the
-    /// validity left on return), valid, released (before the release is sent), acquire-failed, and hang when an
-    /// acquisition outlives its bound.
-    /// </summary>
-    private static async Task PrimitiveWorkerAsync(History history, string client, int seed, Func<bool, CancellationToken, Task<ILockHandle?>> acquire, CancellationToken stop)
-    {
-        var random = new Random(seed);
-        for (var op = 0; !stop.IsCancellationRequested; op++)
-        {
-            var write = random.Next(3) == 0;
-            var t0 = ChaosEvent.Now;
-            ILockHandle? handle;
-            try
-            {
-                handle = await Bounded.Within(acquire(write, CancellationToken.None), TimeSpan.FromSeconds(10), $"{client} op {op}");
-            }
-            catch (TimeoutException)
-            {
-                history.Add(new ChaosEvent(client, "hang", ChaosEvent.Now, op, t0));
-                return;
-            }
-            catch (RedLockException ex)
-            {
-                history.Add(new ChaosEvent(client, "acquire-failed", ChaosEvent.Now, op, t0, Error: ex.GetType().Name));
-                continue;
-            }
-
-            if (handle is null)
-            {
-                history.Add(new ChaosEvent(client, "acquire-failed", ChaosEvent.Now, op, t0, Error: "contended"));
-                continue;
-            }
-
-            var acquiredAt = ChaosEvent.Now;
-            history.Add(new ChaosEvent(client, "acquired", acquiredAt, op, t0, Value: write ? 1 : 0, ValidUntil: acquiredAt + ChaosEvent.Ticks(handle.RemainingValidity)));
-            history.Add(new ChaosEvent(client, "valid", acquiredAt, op));
-            await Task.Delay(random.Next(5, 30), CancellationToken.None);
-            history.Add(new ChaosEvent(client, "released", ChaosEvent.Now, op));
-            try
-            {
-                await handle.ReleaseAsync(CancellationToken.None);
-            }
-            catch (RedLockException)
-            {
-                // keys left behind expire with their ttl; the hold ended when the release started
-            }
-        }
     }
 
     /// <summary>

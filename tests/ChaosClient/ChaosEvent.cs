@@ -4,7 +4,7 @@ namespace RedLockNet.Chaos;
 
 /// <summary>
 /// One step of a chaos client, timed with <see cref="Stopwatch.GetTimestamp"/> (CLOCK_MONOTONIC on Linux, comparable
-/// across processes of one machine). Kinds: acquired, valid, read, write-ok, write-refused, released, lost, hang,
+/// across processes of one machine). Kinds: acquired, valid, holding, read, write-ok, write-refused, released, lost, hang,
 /// acquire-failed, error, ready, done.
 /// </summary>
 /// <param name="Client">Who acted.</param>

@@ -43,6 +43,13 @@ public sealed class ChaosWorker(
     /// </summary>
     public bool FencedReads { get; init; } = true;
 
+    /// <summary>
+    /// Whether the worker takes the write side of the reader-writer lock of that name instead of the plain lock
+    /// (<c>locks</c> must then be an <see cref="IReaderWriterLockFactory"/>); its acquisitions are recorded with Value 1,
+    /// a writer's hold for <c>Checkers.WriterAlone</c>. The writer's fencing token orders writers.
+    /// </summary>
+    public bool Writes { get; init; }
+
     /// <summary>Runs up to <paramref name="iterations"/> operations, stopping at <paramref name="duration"/> or cancellation.</summary>
     public async Task<int> RunAsync(int iterations, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -82,7 +89,10 @@ public sealed class ChaosWorker(
         ILockHandle handle;
         try
         {
-            handle = await locks.AcquireAsync(lockName, new LockRequest { Expiry = ttl, WaitTimeout = wait, AutoRenew = false }, cancellationToken);
+            var request = new LockRequest { Expiry = ttl, WaitTimeout = wait, AutoRenew = false };
+            handle = Writes
+                ? await ((IReaderWriterLockFactory)locks).AcquireWriteAsync(lockName, request, cancellationToken)
+                : await locks.AcquireAsync(lockName, request, cancellationToken);
         }
         catch (RedLockException ex)
         {
@@ -108,7 +118,7 @@ public sealed class ChaosWorker(
         }
 
         var acquired = ChaosEvent.Now;
-        record(new ChaosEvent(client, "acquired", acquired, op, T0: t0, Token: token, ValidUntil: acquired + ChaosEvent.Ticks(handle.RemainingValidity)));
+        record(new ChaosEvent(client, "acquired", acquired, op, T0: t0, Token: token, Value: Writes ? 1 : 0, ValidUntil: acquired + ChaosEvent.Ticks(handle.RemainingValidity)));
         try
         {
             handle.EnsureValid();
