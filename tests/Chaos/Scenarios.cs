@@ -295,54 +295,23 @@ public sealed partial class Scenarios
         var rig = await ChaosRig.StartAsync(name, Bound());
         try
         {
-            var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var client = ChaosClientProcess.Start(
-                [
-                    "--nodes", string.Join(',', rig.LockEndpoints), "--resource-node", rig.ResourceEndpoint,
-                    "--lock", rig.LockName, "--key", rig.CounterKey, "--client", "proc",
-                    "--ttl-ms", ((int)ttl.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "--iterations", "2", "--duration-ms", "30000",
-                    "--fencing", fencing ? "true" : "false", "--think-ms", "400", "--wait-ms", "10000",
-                ],
-                rig.History,
-                e =>
+            var client = await PauseClientProcessAsync(rig, ttl, fencing, "read", [], async stop =>
+            {
+                var factories = new List<RedLockFactory>();
+                for (var i = 0; i < 2; i++)
                 {
-                    if (e.Kind == "read")
-                    {
-                        read.TrySetResult();
-                    }
-                });
-            rig.Own(client);
-            if (await Task.WhenAny(read.Task, Task.Delay(TimeSpan.FromSeconds(30), Bound())) != read.Task)
-            {
-                throw new TimeoutException("The ChaosClient did not take the lock: " + client.StandardError);
-            }
+                    factories.Add(await rig.FactoryAsync(o => o.Fencing = fencing));
+                }
 
-            await Bounded.Within(client.PauseAsync(), TimeSpan.FromSeconds(10), "SIGSTOP of the ChaosClient");
-            var factories = new List<RedLockFactory>();
-            for (var i = 0; i < 2; i++)
-            {
-                factories.Add(await rig.FactoryAsync(o => o.Fencing = fencing));
-            }
-
-            using var stop = new CancellationTokenSource();
-            var workers = factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing, Think, TimeSpan.FromSeconds(5)).RunAsync(1000, TimeSpan.FromSeconds(30), stop.Token)).ToList();
-            await Task.Delay(ttl * 2 + TimeSpan.FromMilliseconds(500), Bound());
-            await Bounded.Within(client.ResumeAsync(), TimeSpan.FromSeconds(10), "SIGCONT of the ChaosClient");
-            var exited = await client.WaitForExitAsync(TimeSpan.FromSeconds(20));
-            await Task.Delay(500, Bound());
-            await stop.CancelAsync();
-            await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+                return [.. factories.Select((f, i) => rig.Worker($"c{i}", f, ttl, fencing, Think, TimeSpan.FromSeconds(5)).RunAsync(1000, TimeSpan.FromSeconds(30), stop))];
+            });
 
             var history = rig.History.Snapshot();
             var violations = Checkers.All(history, await rig.ReadCounterAsync(fencing));
-            if (!exited)
-            {
-                violations.Add("liveness: the ChaosClient did not finish after SIGCONT");
-            }
-
+            violations.AddRange(client.Violations);
             var stale = history.FirstOrDefault(e => e.Client == "proc" && e.Op == 0 && e.Kind is "write-ok" or "write-refused");
             rig.Report($"{name} SIGSTOP lock-holding client, fencing {(fencing ? "on" : "off (control)")}", seed,
-                $"SIGSTOP client pid {client.ProcessId} {(ttl * 2).TotalMilliseconds + 500:0} ms; its stale write: {stale?.Kind ?? "none"}",
+                $"{client}; its stale write: {stale?.Kind ?? "none"}",
                 clock.Elapsed, violations);
             return (rig, violations);
         }
@@ -351,6 +320,62 @@ public sealed partial class Scenarios
             await rig.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>How a paused ChaosClient run went: its pid, when it was stopped and resumed, and whether it finished after SIGCONT.</summary>
+    private sealed record PausedClient(int ProcessId, long PausedAt, long ResumedAt, bool Exited)
+    {
+        /// <summary>Liveness: the process must finish its operations after SIGCONT.</summary>
+        public List<string> Violations => Exited ? [] : ["liveness: the ChaosClient did not finish after SIGCONT"];
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"SIGSTOP client pid {ProcessId} {ChaosEvent.Ms(ResumedAt - PausedAt):0} ms");
+    }
+
+    /// <summary>
+    /// The paused-client fault (E, F, K, L): a ChaosClient process ("proc", 2 operations, think 400 ms, the given
+    /// <paramref name="primitive"/> arguments, default the plain lock) works on the rig's main resource; once it prints
+    /// <paramref name="pauseAt"/> in its first operation it is SIGSTOPped, the <paramref name="contenders"/> start in
+    /// process, and 2 x TTL + 500 ms later it gets SIGCONT. Returns once it finished (at most 20 s) and, 500 ms later,
+    /// the contenders stopped.
+    /// </summary>
+    private static async Task<PausedClient> PauseClientProcessAsync(
+        ChaosRig rig, TimeSpan ttl, bool fencing, string pauseAt, IEnumerable<string> primitive, Func<CancellationToken, Task<List<Task>>> contenders)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = ChaosClientProcess.Start(
+            [
+                "--nodes", string.Join(',', rig.LockEndpoints), "--resource-node", rig.ResourceEndpoint,
+                "--lock", rig.LockName, "--key", rig.CounterKey, "--client", "proc",
+                "--ttl-ms", ((int)ttl.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "--iterations", "2", "--duration-ms", "30000",
+                "--fencing", fencing ? "true" : "false", "--think-ms", "400", "--wait-ms", "10000",
+                .. primitive,
+            ],
+            rig.History,
+            e =>
+            {
+                if (e.Kind == pauseAt)
+                {
+                    reached.TrySetResult();
+                }
+            });
+        rig.Own(client);
+        if (await Task.WhenAny(reached.Task, Task.Delay(TimeSpan.FromSeconds(30), Bound())) != reached.Task)
+        {
+            throw new TimeoutException($"The ChaosClient did not reach '{pauseAt}': " + client.StandardError);
+        }
+
+        await Bounded.Within(client.PauseAsync(), TimeSpan.FromSeconds(10), "SIGSTOP of the ChaosClient");
+        var pausedAt = ChaosEvent.Now;
+        using var stop = new CancellationTokenSource();
+        var workers = await contenders(stop.Token);
+        await Task.Delay(ttl * 2 + TimeSpan.FromMilliseconds(500), Bound());
+        await Bounded.Within(client.ResumeAsync(), TimeSpan.FromSeconds(10), "SIGCONT of the ChaosClient");
+        var resumedAt = ChaosEvent.Now;
+        var exited = await client.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        await Task.Delay(500, Bound());
+        await stop.CancelAsync();
+        await Bounded.Within(Task.WhenAll(workers), TimeSpan.FromSeconds(20), "contenders");
+        return new PausedClient(client.ProcessId, pausedAt, resumedAt, exited);
     }
 
     /// <summary>
