@@ -6,7 +6,9 @@ namespace RedLockNet.Chaos;
 /// <summary>
 /// The Redlock restart scenario (a and b) against the semaphore and the reader-writer lock: a node that lost the
 /// holders' keys must not let a third party in. Each primitive's grants go through the lock's epoch-checked path, so
-/// restart quarantine applies; the controls, without it, show the violation it prevents.
+/// restart quarantine applies; the controls, without it, show the violation it prevents. P pauses a node under both
+/// primitives; K and L pause a client process holding a semaphore permit or the write lock past its TTL (as E and F
+/// do for the plain lock).
 /// </summary>
 public sealed partial class Scenarios
 {
@@ -105,6 +107,61 @@ public sealed partial class Scenarios
         var faults = string.Create(CultureInfo.InvariantCulture,
             $"SIGSTOP n{paused} {ttl.TotalMilliseconds * 2:0} ms, then kill-9+restart-empty n{killed}; permits {semaphoreHistory.Count(e => e.Kind == "acquired")} ({permitsDuringPause} during the pause), rw {readerWriterHistory.Count(e => e.Kind == "acquired")} ({writes} writes, {locksDuringPause} during the pause)");
         rig.Report("p semaphore+rw: SIGSTOP node past TTL, restart-empty", seed, faults, clock.Elapsed, violations, [.. semaphoreHistory, .. readerWriterHistory]);
+        Assert.Empty(violations);
+    }
+
+    /// <summary>
+    /// A ChaosClient process holding one of 2 semaphore permits (TTL 2 s) is SIGSTOPped for 2 x TTL + 500 ms while 3
+    /// in-process clients keep taking permits; after SIGCONT it checks its permit before acting. Checkers: never more
+    /// than 2 holders with validity left, the process reported its permit lost (EnsureValid threw) and never passed
+    /// EnsureValid past its deadline, the others got permits during the pause and held both at once while the process
+    /// believed it held one (its slot was taken over), nothing hung.
+    /// </summary>
+    [Fact]
+    public async Task K_paused_client_process_holding_a_semaphore_permit_finds_it_lost_and_the_bound_holds()
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + 43;
+        var ttl = TimeSpan.FromSeconds(2);
+        await using var rig = await ChaosRig.StartAsync("k", Bound());
+        var request = new LockRequest { Expiry = ttl, AutoRenew = false, WaitTimeout = TimeSpan.FromSeconds(2) };
+        var client = await PauseClientProcessAsync(rig, ttl, fencing: true, "holding", ["--primitive", "semaphore", "--max-count", "2", "--seed", $"{seed}"], async stop =>
+        {
+            var workers = new List<Task>();
+            for (var i = 0; i < 3; i++)
+            {
+                var f = await rig.FactoryAsync();
+                workers.Add(new PrimitiveWorker($"s{i}", seed + 1 + i, async (_, ct) => await f.TryAcquireSemaphoreAsync(rig.LockName, 2, request, ct), rig.History.Add) { WriteOneIn = 0 }.RunAsync(stop));
+            }
+
+            return workers;
+        });
+
+        var history = rig.History.Snapshot();
+        var violations = new List<string>();
+        violations.AddRange(Checkers.MostAtOnce(history, 2));
+        violations.AddRange(Checkers.ValidityUse(history));
+        violations.AddRange(Checkers.Hangs(history));
+        violations.AddRange(client.Violations);
+        var resumed = history.Where(e => e.Client == "proc" && e.Op == 0 && e.Kind is "valid" or "lost" && e.T > client.PausedAt).ToList();
+        if (!resumed.Any(e => e.Kind == "lost"))
+        {
+            violations.Add($"semaphore: the resumed process did not report its permit lost ({string.Join(", ", resumed.Select(e => e.Kind))})");
+        }
+
+        // what a client that ignored its validity would believe, its permit held until its release: the same checker
+        // must then find 3 holders, or the others never took its slot while it was paused and the run showed nothing
+        var believed = history.Select(e => e is { Client: "proc", Op: 0, Kind: "acquired" } ? e with { ValidUntil = long.MaxValue } : e).ToList();
+        var takenOver = Checkers.MostAtOnce(believed, 2).Count > 0;
+        var others = history.Count(e => e.Client != "proc" && e.Kind == "acquired" && e.T > client.PausedAt && e.T < client.ResumedAt);
+        if (others == 0 || !takenOver)
+        {
+            violations.Add($"liveness: {others} permits to the others during the pause; both permits held by others while the process believed it held one: {takenOver}");
+        }
+
+        rig.Report("k SIGSTOP semaphore-holding client (2 permits)", seed,
+            $"{client}; {others} permits to the others during it (3 holders had the process's validity been ignored: {takenOver}); the process on resume: {resumed.FirstOrDefault()?.Kind ?? "nothing"} ({resumed.FirstOrDefault()?.Error})",
+            clock.Elapsed, violations);
         Assert.Empty(violations);
     }
 
