@@ -185,13 +185,13 @@ internal sealed class ChaosRig : IAsyncDisposable
     public ChaosWorker Worker(string client, RedLockFactory locks, TimeSpan ttl, bool fencing, TimeSpan think, TimeSpan wait) =>
         Worker(Main, client, locks, ttl, fencing, think, wait);
 
-    public ChaosWorker Worker(LockGroup group, string client, IDistributedLockFactory locks, TimeSpan ttl, bool fencing, TimeSpan think, TimeSpan wait, Action<ChaosEvent>? observe = null, bool fencedReads = true) =>
+    public ChaosWorker Worker(LockGroup group, string client, IDistributedLockFactory locks, TimeSpan ttl, bool fencing, TimeSpan think, TimeSpan wait, Action<ChaosEvent>? observe = null, bool fencedReads = true, bool writes = false) =>
         new(client, locks, Resource.GetDatabase(), group.LockName, group.CounterKey, ttl, fencing, think, wait, e =>
         {
             group.History.Add(e);
             observe?.Invoke(e);
         })
-        { FencedReads = fencedReads };
+        { FencedReads = fencedReads, Writes = writes };
 
     public Task<long> ReadCounterAsync(bool fencing) => ReadCounterAsync(Main, fencing);
 

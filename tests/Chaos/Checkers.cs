@@ -169,9 +169,17 @@ public static class Checkers
         [.. runs.GroupBy(r => r.Tick).Where(g => g.Count() > 1).OrderBy(g => g.Key).Select(g => (g.Key, g.OrderBy(r => r.At).ToList()))];
 
     /// <summary>Every safety checker.</summary>
-    public static List<string> Safety(IReadOnlyList<ChaosEvent> history, long? finalCounter) =>
+    public static List<string> Safety(IReadOnlyList<ChaosEvent> history, long? finalCounter) => [.. MutualExclusion(history), .. DataSafety(history, finalCounter)];
+
+    /// <summary>
+    /// Every checker that applies to a reader-writer lock whose writers do the read-modify-write: the writer holds alone
+    /// (mutual exclusion would count readers sharing as a violation), fencing, validity use, lost updates, and nothing hung.
+    /// </summary>
+    public static List<string> ReaderWriter(IReadOnlyList<ChaosEvent> history, long finalCounter) => [.. WriterAlone(history), .. DataSafety(history, finalCounter), .. Hangs(history)];
+
+    /// <summary>The safety checkers on what holders did with their holds: fencing, validity use, lost updates.</summary>
+    private static List<string> DataSafety(IReadOnlyList<ChaosEvent> history, long? finalCounter) =>
     [
-        .. MutualExclusion(history),
         .. Fencing(history),
         .. ValidityUse(history),
         .. finalCounter is { } c ? LostUpdates(history, c) : [],

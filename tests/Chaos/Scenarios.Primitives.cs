@@ -165,6 +165,66 @@ public sealed partial class Scenarios
         Assert.Empty(violations);
     }
 
+    [Fact]
+    public async Task L_paused_client_process_holding_the_write_lock_has_its_stale_write_refused_with_fencing()
+    {
+        var (violations, history) = await PausedWriterAsync("l", fencing: true);
+        Assert.Empty(violations);
+        Assert.Contains(history, e => e.Client == "proc" && e.Op == 0 && e.Kind == "write-refused");
+    }
+
+    [Fact]
+    public async Task L_control_paused_writer_without_fencing_loses_an_update()
+    {
+        var (violations, _) = await PausedWriterAsync("l-control", fencing: false);
+        Assert.Contains(violations, v => v.StartsWith("lost-update", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A ChaosClient process holding the write lock of a reader-writer lock (TTL 2 s) reads the counter and is
+    /// SIGSTOPped for 2 x TTL + 500 ms between its read and its write, while 2 in-process writers (the same
+    /// read-modify-write, fenced when <paramref name="fencing"/>) and 2 in-process readers continue; after SIGCONT it
+    /// writes value + 1. Checkers: a writer holds alone, fencing, validity use, lost updates, hangs, and writers and
+    /// readers were served during the pause. With fencing the stale write is refused; without it (the control) it
+    /// rolls the counter back.
+    /// </summary>
+    private static async Task<(List<string> Violations, IReadOnlyList<ChaosEvent> History)> PausedWriterAsync(string name, bool fencing)
+    {
+        var clock = Stopwatch.StartNew();
+        var seed = Seed + (fencing ? 44 : 45);
+        var ttl = TimeSpan.FromSeconds(2);
+        await using var rig = await ChaosRig.StartAsync(name, Bound());
+        var read = new LockRequest { Expiry = ttl, AutoRenew = false, WaitTimeout = TimeSpan.FromSeconds(2) };
+        var client = await PauseClientProcessAsync(rig, ttl, fencing, "read", ["--primitive", "write"], async stop =>
+        {
+            var workers = new List<Task>();
+            for (var i = 0; i < 2; i++)
+            {
+                var f = await rig.FactoryAsync(o => o.Fencing = fencing);
+                workers.Add(rig.Worker(rig.Main, $"w{i}", f, ttl, fencing, Think, TimeSpan.FromSeconds(5), writes: true).RunAsync(1000, TimeSpan.FromSeconds(30), stop));
+                workers.Add(new PrimitiveWorker($"r{i}", seed + 1 + i, async (_, ct) => await f.TryAcquireReadAsync(rig.LockName, read, ct), rig.History.Add) { WriteOneIn = 0 }.RunAsync(stop));
+            }
+
+            return workers;
+        });
+
+        var history = rig.History.Snapshot();
+        var violations = Checkers.ReaderWriter(history, await rig.ReadCounterAsync(fencing));
+        violations.AddRange(client.Violations);
+        var duringPause = history.Where(e => e.Client != "proc" && e.Kind == "acquired" && e.T > client.PausedAt && e.T < client.ResumedAt).ToList();
+        var (writes, reads) = (duringPause.Count(e => e.Value == 1), duringPause.Count(e => e.Value == 0));
+        if (writes == 0 || reads == 0)
+        {
+            violations.Add($"liveness: {writes} write and {reads} read grants to the others during the pause");
+        }
+
+        var stale = history.FirstOrDefault(e => e.Client == "proc" && e.Op == 0 && e.Kind is "write-ok" or "write-refused");
+        rig.Report($"{name} SIGSTOP write-lock-holding client, fencing {(fencing ? "on" : "off (control)")}", seed,
+            $"{client}; {writes} writes and {reads} reads granted to the others during it; its stale write: {stale?.Kind ?? "none"}",
+            clock.Elapsed, violations);
+        return (violations, history);
+    }
+
     /// <summary>
     /// Two clients take both permits of a semaphore while node 2 is down, so their slots stand on nodes 0 and 1.
     /// Node 2 comes back empty and node 1 is restarted empty: the slots now stand on node 0 only. A third client, which
