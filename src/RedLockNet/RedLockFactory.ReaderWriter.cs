@@ -21,9 +21,13 @@ public sealed partial class RedLockFactory : IReaderWriterLockFactory
     public Task<ILockHandle?> TryAcquireWriteAsync(string resource, LockRequest? request = null, CancellationToken cancellationToken = default) =>
         TryAcquireHandleAsync(resource, request, "redlock.rw.acquire", WritePlan, cancellationToken);
 
+    /// <summary>A reader's plan: the reader-writer line, and once refused a ticket in the lock's room, which wakes it at a release.</summary>
     private static readonly WaitPlan ReadPlan = new(
-        LocalWaiters.LineKind.ReaderWriter, static (engine, resource, key, timing, _, _, ct) => ReaderWriterAcquisition.ReadOnceAsync(engine, resource, key, timing, ct), Tickets: false);
+        LocalWaiters.LineKind.ReaderWriter, static (engine, resource, key, timing, _, ticket, ct) => ReaderWriterAcquisition.ReadOnceAsync(engine, resource, key, timing, ticket, ct), Tickets: true, RoomKeyOf: ReaderWriterAcquisition.RoomKeyOf);
 
-    private static readonly WaitPlan WritePlan = new(
-        LocalWaiters.LineKind.ReaderWriter, static (engine, resource, key, timing, _, _, ct) => ReaderWriterAcquisition.WriteOnceAsync(engine, resource, key, timing, ct), Tickets: false);
+    /// <summary>A writer's plan: as a reader's.</summary>
+    private static readonly WaitPlan WritePlan = ReadPlan with
+    {
+        Once = static (engine, resource, key, timing, _, ticket, ct) => ReaderWriterAcquisition.WriteOnceAsync(engine, resource, key, timing, ticket, ct),
+    };
 }

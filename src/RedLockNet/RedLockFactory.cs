@@ -202,11 +202,11 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
     /// <summary>
     /// How an acquisition waits: its line in this process (<paramref name="Kind"/>), each attempt (<paramref name="Once"/>),
     /// whether a caller that found it held takes a ticket in the nodes' waiting rooms (<paramref name="Tickets"/>; from
-    /// its first attempt when <paramref name="Fair"/>), and for a semaphore the slots whose rooms hold the ticket (else
-    /// the room of the lock key). A class, so that the async methods carrying it hold a reference; a lock's two plans
-    /// are shared.
+    /// its first attempt when <paramref name="Fair"/>), and for a semaphore the slots whose rooms hold the ticket, for a
+    /// reader-writer lock the key whose room does (<paramref name="RoomKeyOf"/>), else the room of the lock key. A class,
+    /// so that the async methods carrying it hold a reference; a lock's two plans are shared.
     /// </summary>
-    private sealed record WaitPlan(LocalWaiters.LineKind Kind, AttemptOnce Once, bool Tickets, bool Fair = false, RedisKey[]? Slots = null);
+    private sealed record WaitPlan(LocalWaiters.LineKind Kind, AttemptOnce Once, bool Tickets, bool Fair = false, RedisKey[]? Slots = null, Func<RedisKey, RedisKey>? RoomKeyOf = null);
 
     private static readonly AttemptOnce LockOnce = static (engine, resource, key, timing, mintToken, ticket, ct) =>
         Acquisition.AcquireOnceAsync(engine, resource, key, timing, mintToken, ct, ticket);
@@ -371,7 +371,7 @@ public sealed partial class RedLockFactory : ILockFactoryWithRecords, IAsyncDisp
             }
             else if (ticket is not null)
             {
-                rooms.Return(_engine, key, ticket);
+                rooms.Return(_engine, plan.RoomKeyOf?.Invoke(key) ?? key, ticket);
             }
 
             _engine.Waiters.Leave(waiter);

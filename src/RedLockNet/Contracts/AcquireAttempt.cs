@@ -56,4 +56,10 @@ internal sealed record LockGrant(string Resource, StackExchange.Redis.RedisKey K
 {
     /// <summary>The acquire call to each node; some may still be in flight (the vote ended at a majority).</summary>
     public IReadOnlyList<Task<StackExchange.Redis.RedisResult>?> Calls { get; init; } = [];
+
+    /// <summary>
+    /// The key whose waiting room this lock's release wakes, without handing anyone the lock (a reader-writer lock's,
+    /// where several may get in at once); null for a lock whose release hands it to its room's first waiter.
+    /// </summary>
+    public StackExchange.Redis.RedisKey? WakeOnRelease { get; init; }
 }

@@ -31,10 +31,16 @@ internal static class Acquisition
     /// <summary>
     /// One attempt with a grant script of the caller's (a reader's or a writer's grant of a reader-writer lock) whose
     /// yes is <see cref="VoteRound.Granted"/> and which leaves <paramref name="lockId"/> under <paramref name="key"/> where
-    /// it grants: decided, cleaned up and timed like <see cref="AcquireOnceAsync"/>, without a token on acquisition.
+    /// it grants: decided, cleaned up and timed like <see cref="AcquireOnceAsync"/>, without a token on acquisition. Its
+    /// release wakes the waiters of <paramref name="wakeOnRelease"/>'s room, when given.
     /// </summary>
-    public static Task<AcquireAttempt> GrantOnceAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, CancellationToken cancellationToken) =>
-        DecideAsync(engine, resource, key, lockId, call, timing, fencing: false, ticket: null, cancellationToken);
+    public static async Task<AcquireAttempt> GrantOnceAsync(EngineContext engine, string resource, RedisKey key, string lockId, ScriptCall call, LockTiming timing, CancellationToken cancellationToken, RedisKey? wakeOnRelease = null)
+    {
+        var attempt = await DecideAsync(engine, resource, key, lockId, call, timing, fencing: false, ticket: null, cancellationToken).ConfigureAwait(false);
+        return attempt.Grant is { } grant && wakeOnRelease is not null
+            ? new AcquireAttempt(attempt.Outcome, attempt.Elapsed, attempt.Failures, attempt.Detail, grant with { WakeOnRelease = wakeOnRelease })
+            : attempt;
+    }
 
     /// <summary>
     /// One attempt at the locks on several resources whose keys share one hash slot (<see cref="LockKeys.ShareSlot"/>):

@@ -17,14 +17,14 @@ internal static class Release
     /// Returns once a majority confirmed (or can no longer); the other nodes are waited for in the background, at most
     /// the node timeout, and <paramref name="drained"/> sees the final count. Nodes marked yes in
     /// <paramref name="preset"/> are not asked. Acquire calls still in flight (<paramref name="acquireCalls"/>) are
-    /// watched: see <see cref="GuardLateGrants"/>.
+    /// watched: see <see cref="GuardLateGrants"/>. A <paramref name="room"/> given replaces the key's own.
     /// </summary>
     public static async Task<(bool ByMajority, VoteRound Round)> ReleaseAsync(
         EngineContext engine, RedisKey key, string lockId, IReadOnlyList<Task<RedisResult>?> acquireCalls, Vote[]? preset = null,
-        Action<VoteRound, object?>? drained = null, object? state = null)
+        Action<VoteRound, object?>? drained = null, object? state = null, WaitingRoom? room = null)
     {
         var round = VoteRound.Start(
-            engine.Nodes, new ReleaseCall(key, lockId, engine.Rooms.For(key)).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
+            engine.Nodes, new ReleaseCall(key, lockId, room ?? engine.Rooms.For(key)).ToCall(), VoteRound.AnyAnswer, RoundEnd.WhenDecidedThenDrain, engine.Options.NodeTimeout, engine.Timeouts, preset, drained, state);
         GuardLateGrants(engine, key, lockId, acquireCalls, round);
         await round.Completion.ConfigureAwait(false);
         return (round.Quorum.IsWon, round);

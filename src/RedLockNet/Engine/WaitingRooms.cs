@@ -50,6 +50,12 @@ internal sealed class WaitingRooms
     public WaitingRoom For(RedisKey lockKey) =>
         new(lockKey.Append(":waiting"), lockKey.Append(":seen"), _staleMs, _staleMs, WakePrefix);
 
+    /// <summary>
+    /// The room beside <paramref name="key"/> whose waiters a release wakes (the first eight) without reserving anything
+    /// for them: a reader-writer lock's, which readers and writers join and where several readers may get in at once.
+    /// </summary>
+    public WaitingRoom WakeOnlyFor(RedisKey key) => For(key) with { HandoverMs = 0 };
+
     /// <summary>The rooms of several locks (a semaphore's slots): each room's key and last-seen key, interleaved.</summary>
     public RedisKey[] RoomKeysOf(RedisKey[] lockKeys)
     {

@@ -116,6 +116,39 @@ public abstract class ReaderWriterTests(ClusterFixture nodes) : FixtureTest(node
         Assert.Equal(LockStatus.Held, writer.Status);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_caller_waiting_in_another_process_is_woken_by_a_release_rather_than_left_to_its_back_off(bool writerWaits)
+    {
+        var resource = Clusters.UniqueResource("rw-room");
+        // the waiter's pauses are 5 s and it may wait 3 s: only the wake-up the release publishes can serve it
+        await using var patient = await RedLockFactory.ConnectAsync(Clusters.Options(Nodes.Endpoints, o => o.MinRetryDelay = o.MaxRetryDelay = TimeSpan.FromSeconds(5)), Clusters.Bound());
+        var holder = writerWaits
+            ? await Locks.AcquireReadAsync(resource, cancellationToken: Clusters.Bound())
+            : await Locks.AcquireWriteAsync(resource, cancellationToken: Clusters.Bound());
+        var request = new LockRequest { WaitTimeout = TimeSpan.FromSeconds(3) };
+        var waiting = writerWaits ? patient.AcquireWriteAsync(resource, request, Clusters.Bound()) : patient.AcquireReadAsync(resource, request, Clusters.Bound());
+        var room = $"{resource}}}:rw:wants:waiting";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await Probe.KeysContainingAsync(room)).Count < 2) // its ticket is in the room on a majority
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the waiter never took a place in the room");
+            await Task.Delay(20, Clusters.Bound());
+        }
+
+        await holder.ReleaseAsync(Clusters.Bound());
+        await using var woken = await waiting;
+        Assert.Equal(LockStatus.Held, woken.Status);
+        await woken.ReleaseAsync(Clusters.Bound());
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await Probe.KeysContainingAsync(room)).Count > 0) // and it left the room
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the waiter's ticket stayed in the room");
+            await Task.Delay(20, Clusters.Bound());
+        }
+    }
+
     [Fact]
     public async Task A_reader_does_not_queue_behind_a_lock_waiter_of_the_same_name_in_its_process()
     {

@@ -588,7 +588,7 @@ internal sealed class SimulatedNode(string name, TimeProvider time) : ILockNode
     /// <summary>_handover.lua: reserve the lock for the first live waiter, or delete it.</summary>
     private void Handover(string lockKey, in WaitingRoom description)
     {
-        if (First(Room(description)) is { } first)
+        if (First(Room(description)) is { } first && description.HandoverMs > 0) // a room of 0 ms only wakes its waiters (no pub/sub here)
         {
             _data[lockKey] = ("~" + first, time.GetTimestamp() + Ticks(TimeSpan.FromMilliseconds(description.HandoverMs)));
         }

@@ -65,6 +65,9 @@ internal sealed class Lease
     /// <summary>The acquire calls, some of which may still have been in flight when the lock was handed out.</summary>
     public IReadOnlyList<Task<RedisResult>?> PendingGrants { get; init; } = [];
 
+    /// <summary>Where the release wakes waiters rather than handing them the key: a reader-writer lock's room (see <see cref="LockGrant.WakeOnRelease"/>).</summary>
+    public RedisKey? WakeOnRelease { get; init; }
+
     public RedisKey Key { get; }
 
     public string LockId { get; }

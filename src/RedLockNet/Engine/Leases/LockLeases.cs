@@ -29,6 +29,7 @@ internal sealed class LockLeases : IAsyncDisposable
         {
             GrantedAt = grant.DecidedAt,
             PendingGrants = grant.Calls,
+            WakeOnRelease = grant.WakeOnRelease,
         };
         var handle = new RedLockHandle(_engine, this, lease, grant.FencingToken);
         lease.Owner = new WeakReference<RedLockHandle>(handle);

@@ -195,7 +195,8 @@ internal sealed class RedLockHandle : ILockHandle
 
             // once sent, the release goes on even if the caller stops waiting for it; it returns at a majority and
             // the other nodes are waited for (and a failure there logged) in the background
-            var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this)
+            var room = _lease.WakeOnRelease is { } waiters ? _engine.Rooms.WakeOnlyFor(waiters) : (Nodes.Scripts.WaitingRoom?)null;
+            var (byMajority, round) = await Release.ReleaseAsync(_engine, _lease.Key, LockId, _lease.PendingGrants, null, OnReleaseDrained, this, room)
                 .WaitAsync(cancellationToken).ConfigureAwait(false);
             RedLockTelemetry.TagVotes(activity, "redlock.release", round.Quorum.Granted, round.Quorum.Denied, round.Quorum.Failed);
             if (!byMajority)

@@ -16,6 +16,19 @@ internal readonly record struct WaitingRoom(RedisKey WaitingKey, RedisKey SeenKe
 }
 
 /// <summary>
+/// A waiting caller's ticket as a grant script takes it after its own keys and arguments: the room's keys, then the
+/// ticket, its order and the room's stale ms (the room's hand-over arguments are not sent and read as zero).
+/// </summary>
+internal readonly record struct WaitingTicket(string Id, long Order, WaitingRoom Room)
+{
+    /// <summary>The ticket in <paramref name="call"/> at <paramref name="keyAt"/> and <paramref name="argAt"/>, or null when the call carries none.</summary>
+    public static WaitingTicket? Read(in ScriptCall call, int keyAt, int argAt) =>
+        call.Args.Length > argAt
+            ? new WaitingTicket((string)call.Args[argAt]!, (long)call.Args[argAt + 1], new WaitingRoom(call.Keys[keyAt], call.Keys[keyAt + 1], 0, (long)call.Args[argAt + 2], ""))
+            : null;
+}
+
+/// <summary>
 /// acquire_waiting.lua: acquisition by a caller that waits, through the waiting room. KEYS[1] lock key, KEYS[2] room,
 /// KEYS[3] last seen; ARGV[1] lock id, ARGV[2] ttl ms, ARGV[3] ticket, ARGV[4] order, ARGV[5] stale ms.
 /// Reply {1, 0} granted (reserved for this ticket, or free and this ticket first), {0, 0} not.

@@ -9,18 +9,11 @@
 -- (LOCKISSEMAPHORE) when the lock key marks the resource as a semaphore's (nothing is registered then).
 local holder = redis.call('GET', KEYS[1])
 --@include semaphore_mark_check
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local stale_ms = tonumber(ARGV[5])
-local room_key, seen_key = KEYS[2], KEYS[3]
---@include waiting_prune
-redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[3])
-redis.call('ZADD', KEYS[3], now_ms, ARGV[3])
+local room_key, seen_key, ticket, order, stale_ms = KEYS[2], KEYS[3], ARGV[3], ARGV[4], tonumber(ARGV[5])
+--@include waiting_join
 local granted = 0
 if holder == '~' .. ARGV[3] or (holder == false and redis.call('ZRANGE', KEYS[2], 0, 0)[1] == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   granted = 1
 end
-redis.call('PEXPIRE', KEYS[2], 2 * stale_ms)
-redis.call('PEXPIRE', KEYS[3], 2 * stale_ms)
 return {granted, 0}
