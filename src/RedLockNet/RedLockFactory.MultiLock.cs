@@ -153,7 +153,11 @@ public sealed partial class RedLockFactory : IMultiLockFactory
         return (request ?? new LockRequest()) with { WaitTimeout = left == Timeout.InfiniteTimeSpan || left > TimeSpan.Zero ? left : TimeSpan.Zero };
     }
 
+    /// <summary>
+    /// Cleanup after a failure: each release is bounded by the node timeout, and one that too few nodes confirm is
+    /// logged by the handle, not thrown, so the caller is told why the call failed (a lock left behind expires with its
+    /// time to live).
+    /// </summary>
     private static Task ReleaseAllAsync(List<ILockHandle> held) =>
-        // each release is bounded by the node timeout; a lock that cannot be released expires with its time to live
-        Task.WhenAll(held.Select(h => h.ReleaseAsync(CancellationToken.None).AsTask()));
+        Task.WhenAll(held.Select(h => h.DisposeAsync().AsTask()));
 }

@@ -67,15 +67,33 @@ internal sealed class RoundTimeouts : IDisposable
         return ticket;
     }
 
+    /// <summary>
+    /// Stops the timer and times out every round still waiting (its silent nodes count as failed), so that nothing
+    /// awaiting a round of a disposed factory, a release under way for instance, waits forever.
+    /// </summary>
     public void Dispose()
     {
+        List<QuorumRound>? pending = null;
         lock (_gate)
         {
             _disposed = true;
-            _queue.Clear();
+            while (_queue.TryDequeue(out var ticket, out _))
+            {
+                if (ticket.Round is { IsFinished: false } round)
+                {
+                    (pending ??= []).Add(round);
+                }
+            }
         }
 
         _timer.Dispose();
+        if (pending is not null)
+        {
+            foreach (var round in pending)
+            {
+                round.Expire();
+            }
+        }
     }
 
     private void OnTimer()

@@ -97,6 +97,21 @@ public sealed class QuorumRoundTests
     }
 
     [Fact]
+    public void Disposing_the_timeouts_ends_the_rounds_still_waiting_instead_of_leaving_them_forever()
+    {
+        // a release under way when its factory is disposed: the factory's timer is gone, so nothing else would end it
+        var (nodes, set) = Nodes(3);
+        var timeouts = new RoundTimeouts(new FakeTimeProvider());
+        var round = VoteRound.Start(set, Call, IsOne, RoundEnd.WhenDecided, TimeSpan.FromSeconds(1), timeouts);
+        nodes[0].Answer(1);
+        Assert.False(round.Completion.IsCompleted);
+        timeouts.Dispose();
+        Assert.True(round.Completion.IsCompletedSuccessfully);
+        Assert.False(round.Quorum.IsWon);
+        Assert.Equal(2, round.Failures.Count);
+    }
+
+    [Fact]
     public void When_all_answers_are_needed_the_round_waits_past_a_decided_majority()
     {
         var (nodes, set) = Nodes(3);
