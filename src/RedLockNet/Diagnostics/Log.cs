@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Node {Node} is Microsoft Garnet {Version}: its Lua scripts are atomic only when it runs with --lua-transaction-mode true (EnableLua and LuaTransactionMode when embedded). Without that, two clients can both be granted one lock.")]
     public static partial void GarnetNode(ILogger logger, string node, string version);
 
+    [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Node {Node} is a master with {Replicas} connected replica(s): replication is asynchronous, so if it fails over (Sentinel, or a cluster failover) the promoted replica may lack locks it acknowledged, and a second holder can get in. Redlock wants independent masters without automatic failover (see README).")]
+    public static partial void MasterWithReplicas(ILogger logger, string node, int replicas);
+
     [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Node {Node} runs without AOF: if it restarts it forgets the locks it granted and its fencing counters. Enable appendonly with appendfsync always, or keep a restarted node out for longer than the longest lock expiry (see README).")]
     public static partial void NoPersistence(ILogger logger, string node);
 

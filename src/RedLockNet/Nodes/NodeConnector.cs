@@ -83,6 +83,12 @@ internal static class NodeConnector
         try
         {
             var identities = await EnsureIndependentAsync(nodes, policy.EpochKey, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
+            if (policy.Mode != RestartQuarantineMode.Off && Array.Find(nodes, node => node.IsCluster) is { } cluster)
+            {
+                throw new RedLockConfigurationException(
+                    $"Node {cluster.Name} is a Redis Cluster, and restart quarantine (RestartQuarantine = {policy.Mode}) cannot yet check a cluster's shards: its epoch key lives in one shard, while a grant script may only touch its lock's hash slot. Set RestartQuarantine = Off for cluster members, knowing that a shard restarted empty can then let a second holder in (README: Redis Cluster members).");
+            }
+
             var preloads = nodes.Select(node => node.PreloadScriptsAsync()).ToArray();
             try
             {
@@ -144,6 +150,7 @@ internal static class NodeConnector
     {
         try
         {
+            await CheckRoleAsync(node, timeout, time, logger).ConfigureAwait(false);
             // a read that outlives the timeout still fails later (the client's own timeout): observed, so it raises nothing then
             var reply = await NodeCalls.Observed(NodeCalls.RunAloneAsync(node, new IdentityCall(epochKey, NodeIdentity.NewEpochSuffix()).ToCall())).WaitAsync(timeout, time).ConfigureAwait(false);
             var identity = NodeIdentity.FromReply(reply);
@@ -170,6 +177,25 @@ internal static class NodeConnector
         {
             Log.NodeUnreachableAtConnect(logger, node.Name, ex.GetType().Name);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Refuses a replica (it cannot grant, and a lock written to its master may not have reached it), and warns about a
+    /// master with replicas (a failover can promote one that lacks locks the master acknowledged).
+    /// </summary>
+    private static async Task CheckRoleAsync(ILockNode node, TimeSpan timeout, TimeProvider time, ILogger logger)
+    {
+        var replication = (string?)await NodeCalls.Observed(NodeCalls.RunAloneAsync(node, InfoCall.Replication.ToCall())).WaitAsync(timeout, time).ConfigureAwait(false) ?? string.Empty;
+        if (NodeReplication.IsReplica(replication))
+        {
+            throw new RedLockConfigurationException(
+                $"Node {node.Name} is a replica: Redlock needs independent masters (a replica cannot grant, and lags its master). Name masters only, each without automatic failover (see README).");
+        }
+
+        if (NodeReplication.ConnectedReplicas(replication) is > 0 and var replicas)
+        {
+            Log.MasterWithReplicas(logger, node.Name, replicas);
         }
     }
 

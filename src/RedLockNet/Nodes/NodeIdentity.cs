@@ -51,6 +51,29 @@ internal sealed record NodeIdentity(string RunId, TimeSpan Uptime, string? Garne
     }
 }
 
+/// <summary>What INFO replication says about a node's role.</summary>
+internal static class NodeReplication
+{
+    /// <summary>Whether the text says the node is a replica (<c>role:slave</c>, or <c>role:replica</c>).</summary>
+    public static bool IsReplica(string replicationInfo) =>
+        replicationInfo.Contains("role:slave", StringComparison.Ordinal) || replicationInfo.Contains("role:replica", StringComparison.Ordinal);
+
+    /// <summary>How many replicas a master reports connected (<c>connected_slaves</c>), 0 when the text says none.</summary>
+    public static int ConnectedReplicas(string replicationInfo)
+    {
+        foreach (var line in replicationInfo.Split('\n'))
+        {
+            if (line.StartsWith("connected_slaves:", StringComparison.Ordinal)
+                && int.TryParse(line.AsSpan("connected_slaves:".Length).Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var count))
+            {
+                return count;
+            }
+        }
+
+        return 0;
+    }
+}
+
 /// <summary>What INFO persistence says about the append-only file.</summary>
 internal static class NodePersistence
 {

@@ -63,6 +63,14 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether this node is a Redis Cluster (one Redlock member of several shards), once a server of it has been seen
+    /// connected; false until then.
+    /// </summary>
+    public bool IsCluster => (_isCluster ??= DetectCluster()) == true;
+
+    private bool? _isCluster;
+
     /// <inheritdoc />
     public Task<RedisResult> RunAsync(ScriptCall call)
     {
@@ -71,7 +79,72 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
             return watch.MayServe(call.Recalls, out var epoch) ? SendEpochChecked(watch.EpochKey, epoch, call) : GuardedAsync(watch, call);
         }
 
+        if (call.Script == ExtendCall.Script && call.Keys.Length > 1 && IsCluster)
+        {
+            return ExtendBySlotAsync(call);
+        }
+
         return call.Script.SendAsync(_database, call);
+    }
+
+    /// <summary>
+    /// A renewal batch on a cluster: a script may touch one hash slot only, so the batch is split into one extend.lua
+    /// per slot (a slot with one lock: a single-lock extend), sent together (pipelined), and the answers are put back
+    /// in the batch's order.
+    /// </summary>
+    private async Task<RedisResult> ExtendBySlotAsync(ScriptCall call)
+    {
+        var entries = ExtendCall.Read(call).Entries;
+        var bySlot = new Dictionary<int, List<int>>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var slot = _multiplexer.HashSlot(entries[i].LockKey);
+            if (!bySlot.TryGetValue(slot, out var members))
+            {
+                bySlot[slot] = members = [];
+            }
+
+            members.Add(i);
+        }
+
+        if (bySlot.Count == 1)
+        {
+            return await call.Script.SendAsync(_database, call).ConfigureAwait(false);
+        }
+
+        var groups = bySlot.Values.ToArray();
+        var sends = new Task<RedisResult>[groups.Length];
+        for (var g = 0; g < groups.Length; g++)
+        {
+            var part = new ExtendCall([.. groups[g].Select(i => entries[i])]).ToCall() with { WithText = call.WithText };
+            sends[g] = part.Script.SendAsync(_database, part);
+        }
+
+        await Task.WhenAll(sends).ConfigureAwait(false);
+        var results = new RedisResult[entries.Count];
+        for (var g = 0; g < groups.Length; g++)
+        {
+            var answers = (RedisResult[])sends[g].Result!;
+            for (var k = 0; k < groups[g].Count && k < answers.Length; k++)
+            {
+                results[groups[g][k]] = answers[k];
+            }
+        }
+
+        return RedisResult.Create(results);
+    }
+
+    private bool? DetectCluster()
+    {
+        foreach (var server in _multiplexer.GetServers())
+        {
+            if (server.IsConnected)
+            {
+                return server.ServerType == ServerType.Cluster;
+            }
+        }
+
+        return null;
     }
 
     /// <inheritdoc />

@@ -19,8 +19,11 @@ internal interface INodeCommand
     SecurityFiles? Security => null;
 }
 
-/// <summary>Launches a local <c>redis-server</c> with persistence off (TLS only and with an ACL file when <paramref name="security"/> says so).</summary>
-internal sealed class RedisServerCommand(SecurityFiles? security = null) : INodeCommand
+/// <summary>
+/// Launches a local <c>redis-server</c> with persistence off (TLS only and with an ACL file when <paramref name="security"/>
+/// says so; in cluster mode, with its cluster file in the data directory, when <paramref name="clusterEnabled"/>).
+/// </summary>
+internal sealed class RedisServerCommand(SecurityFiles? security = null, bool clusterEnabled = false) : INodeCommand
 {
     /// <summary>The executable looked up on <c>PATH</c>.</summary>
     public const string ExecutableName = "redis-server";
@@ -62,6 +65,7 @@ internal sealed class RedisServerCommand(SecurityFiles? security = null) : INode
             "--daemonize", "no",
             "--loglevel", "warning",
             "--dir", dataDirectory,
+            .. clusterEnabled ? (string[])["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"] : [],
         ];
         foreach (var argument in arguments)
         {

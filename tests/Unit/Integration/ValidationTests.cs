@@ -229,6 +229,34 @@ public sealed class ValidationTests(ValidationNodes nodes) : FixtureTest(nodes),
     }
 
     [Fact]
+    public async Task A_replica_is_refused_at_connect_and_a_master_with_a_replica_is_warned_about()
+    {
+        Assert.SkipWhen(Nodes.Cluster.Backend != NodeBackend.RedisServer, "replication between standalone servers is tested with redis-server");
+        await using var pair = await TestNodeCluster.StartAsync(2, NodeBackend.RedisServer, cancellationToken: Clusters.Bound());
+        var (master, replica) = (pair.Nodes[0], pair.Nodes[1]);
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{replica.Endpoint},allowAdmin=true"))
+        {
+            await admin.GetDatabase().ExecuteAsync("REPLICAOF", "127.0.0.1", master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!((await admin.GetServer(replica.Endpoint).InfoRawAsync("replication")) ?? string.Empty).Contains("master_link_status:up", StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the replica never linked to its master");
+                await Task.Delay(50, Clusters.Bound());
+            }
+        }
+
+        var refused = await Assert.ThrowsAsync<RedLockConfigurationException>(() => RedLockFactory.ConnectAsync(Clusters.Options([Nodes.Endpoints[0], Nodes.Endpoints[1], replica.Endpoint]), Clusters.Bound()));
+        Assert.Contains(replica.Endpoint, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("is a replica", refused.Message, StringComparison.Ordinal);
+
+        var log = new TestLoggerFactory();
+        await using var locks = await RedLockFactory.ConnectAsync(Clusters.Options([Nodes.Endpoints[0], Nodes.Endpoints[1], master.Endpoint], o => o.LoggerFactory = log), Clusters.Bound());
+        var warning = Assert.Single(log.Lines, line => line.Contains("connected replica", StringComparison.Ordinal));
+        Assert.Contains(master.Endpoint, warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Lines, line => line.Contains("connected replica", StringComparison.Ordinal) && line.Contains(Nodes.Endpoints[0], StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Connecting_warns_about_nodes_that_can_forget_locks()
     {
         var log = new TestLoggerFactory();

@@ -11,6 +11,8 @@ internal readonly record struct InfoCall(string Section)
 
     public static readonly InfoCall Persistence = new("persistence");
 
+    public static readonly InfoCall Replication = new("replication");
+
     public ScriptCall ToCall() => new(Script, [], [Section]);
 
     public static InfoCall Read(in ScriptCall call) => new((string)call.Args[0]!);

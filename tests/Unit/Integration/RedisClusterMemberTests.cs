@@ -1,0 +1,127 @@
+using RedLockNet.TestRig;
+
+namespace RedLockNet.Tests.Unit.Integration;
+
+/// <summary>
+/// One real Redis Cluster (3 masters, <see cref="TestRedisCluster"/>) as one Redlock member, beside two single servers.
+/// redis-server only: on another backend the tests are skipped.
+/// </summary>
+public sealed class RedisClusterMembers : IAsyncLifetime
+{
+    public TestRedisCluster? Cluster { get; private set; }
+
+    public TestNodeCluster? Singles { get; private set; }
+
+    /// <summary>The members: the cluster (by one seed endpoint), then the two single servers.</summary>
+    public IReadOnlyList<string> Endpoints => [Cluster!.SeedEndpoint, .. Singles!.Endpoints];
+
+    public async ValueTask InitializeAsync()
+    {
+        if (NodeBackendSelector.FromEnvironment() != NodeBackend.RedisServer)
+        {
+            return;
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Cluster = await TestRedisCluster.StartAsync(3, cancellationToken: cts.Token);
+        Singles = await TestNodeCluster.StartAsync(2, NodeBackend.RedisServer, cancellationToken: cts.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Cluster is not null)
+        {
+            await Cluster.DisposeAsync();
+        }
+
+        if (Singles is not null)
+        {
+            await Singles.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// A member that is a Redis Cluster: what works today (issue 16 builds the rest). Restart quarantine cannot check a
+/// cluster's shards yet, so connecting with it on is refused; with it off, locks, fencing, extension, renewal (its
+/// batches split by hash slot, since a script may only touch one slot) and the primitives work.
+/// </summary>
+public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClassFixture<RedisClusterMembers>
+{
+    [Fact]
+    public async Task Restart_quarantine_on_a_cluster_member_is_refused_at_connect_naming_the_member()
+    {
+        Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
+        var refused = await Assert.ThrowsAsync<RedLockConfigurationException>(() => RedLockFactory.ConnectAsync(Clusters.Options(members.Endpoints), Clusters.Bound()));
+        Assert.Contains(members.Cluster!.SeedEndpoint, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("RestartQuarantine = Off", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Locks_on_many_slots_renew_in_batches_split_by_slot_and_stay_held()
+    {
+        Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
+        await using var locks = await ConnectAsync();
+        var request = new LockRequest { Expiry = TimeSpan.FromMilliseconds(1500) };
+        var held = new List<ILockHandle>();
+        for (var i = 0; i < 24; i++)
+        {
+            held.Add(await locks.AcquireAsync(Clusters.UniqueResource($"renewed-{i}"), request, Clusters.Bound()));
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(4), Clusters.Bound()); // several renewals of 24 locks spread over the slots
+        Assert.All(held, handle => Assert.Equal(LockStatus.Held, handle.Status));
+        foreach (var handle in held)
+        {
+            handle.EnsureValid();
+            await handle.ReleaseAsync(Clusters.Bound());
+        }
+    }
+
+    [Fact]
+    public async Task Fencing_extension_and_every_primitive_work_with_a_cluster_member()
+    {
+        Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
+        await using var locks = await ConnectAsync();
+        var resource = Clusters.UniqueResource("fenced");
+        long first;
+        await using (var held = await locks.AcquireAsync(resource, new LockRequest { FencingOnAcquire = true, AutoRenew = false }, Clusters.Bound()))
+        {
+            first = held.FencingToken!.Value;
+            await held.ExtendAsync(TimeSpan.FromSeconds(20), Clusters.Bound());
+        }
+
+        await using (var again = await locks.AcquireAsync(resource, new LockRequest { FencingOnAcquire = true }, Clusters.Bound()))
+        {
+            Assert.True(again.FencingToken > first);
+        }
+
+        var semaphore = Clusters.UniqueResource("permits");
+        await using (var one = await locks.AcquireSemaphoreAsync(semaphore, 2, cancellationToken: Clusters.Bound()))
+        await using (var two = await locks.AcquireSemaphoreAsync(semaphore, 2, cancellationToken: Clusters.Bound()))
+        {
+            Assert.Null(await locks.TryAcquireSemaphoreAsync(semaphore, 2, cancellationToken: Clusters.Bound()));
+        }
+
+        var rw = Clusters.UniqueResource("catalog");
+        await using (await locks.AcquireReadAsync(rw, cancellationToken: Clusters.Bound()))
+        {
+            Assert.Null(await locks.TryAcquireWriteAsync(rw, cancellationToken: Clusters.Bound()));
+        }
+
+        await using (await locks.AcquireWriteAsync(rw, cancellationToken: Clusters.Bound()))
+        {
+        }
+
+        var tag = Clusters.UniqueResource("ledger");
+        await using (var together = await locks.AcquireAllAsync([$"{{{tag}}}:1", $"{{{tag}}}:2"], cancellationToken: Clusters.Bound()))
+        await using (var apart = await locks.AcquireAllAsync([$"{tag}:1", $"{tag}:2"], cancellationToken: Clusters.Bound()))
+        {
+            Assert.Equal(2, together.Locks.Count);
+            Assert.Equal(2, apart.Locks.Count);
+        }
+    }
+
+    private Task<RedLockFactory> ConnectAsync() =>
+        RedLockFactory.ConnectAsync(Clusters.Options(members.Endpoints, o => o.RestartQuarantine = RestartQuarantineMode.Off), Clusters.Bound());
+}
