@@ -134,6 +134,7 @@ internal static class NodeConnector
                 continue;
             }
 
+            // (two members that are one Redis Cluster read their identity from the shard that owns the epoch key: caught too)
             if (seen.TryGetValue(identity.RunId, out var other))
             {
                 throw new RedLockConfigurationException(

@@ -47,8 +47,10 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// </summary>
     public async Task PreloadScriptsAsync()
     {
-        var loads = ScriptCatalog.LockNodeScripts.Concat(ScriptCatalog.EpochCheckedScripts)
-            .Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
+        var scripts = ScriptCatalog.LockNodeScripts.Concat(ScriptCatalog.EpochCheckedScripts);
+        var loads = IsCluster
+            ? [.. Masters().SelectMany(server => scripts.Select(script => server.ExecuteAsync("SCRIPT", "LOAD", script.Text)))] // each shard has its own cache
+            : scripts.Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
         try
         {
             await Task.WhenAll(loads).ConfigureAwait(false);
@@ -133,6 +135,8 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
         return RedisResult.Create(results);
     }
+
+    private IServer[] Masters() => [.. _multiplexer.GetServers().Where(server => server.IsConnected && !server.IsReplica)];
 
     private bool? DetectCluster()
     {

@@ -58,6 +58,25 @@ public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClas
     }
 
     [Fact]
+    public async Task Two_members_that_are_one_cluster_are_refused_and_every_shard_has_the_scripts()
+    {
+        Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
+        var cluster = members.Cluster!;
+        var twice = await Assert.ThrowsAsync<RedLockConfigurationException>(() => RedLockFactory.ConnectAsync(
+            Clusters.Options([cluster.SeedEndpoint, cluster.Shards[2].Endpoint, members.Singles!.Endpoints[0]], o => o.RestartQuarantine = RestartQuarantineMode.Off), Clusters.Bound()));
+        Assert.Contains("reach the same server", twice.Message, StringComparison.Ordinal);
+
+        await using var locks = await ConnectAsync();
+        foreach (var shard in cluster.Shards)
+        {
+            await using var probe = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(shard.Endpoint);
+            object[] hashes = [.. RedLockNet.Nodes.Scripts.ScriptCatalog.LockNodeScripts.Select(s => (object)Convert.ToHexStringLower(s.Sha1))];
+            var loaded = (long[])(await probe.GetServer(shard.Endpoint).ExecuteAsync("SCRIPT", ["EXISTS", .. hashes]))!;
+            Assert.All(loaded, found => Assert.Equal(1, found));
+        }
+    }
+
+    [Fact]
     public async Task Locks_on_many_slots_renew_in_batches_split_by_slot_and_stay_held()
     {
         Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
