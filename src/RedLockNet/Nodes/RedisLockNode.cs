@@ -193,7 +193,42 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
             return;
         }
 
+        if (IsCluster)
+        {
+            await PingEveryShardAsync().ConfigureAwait(false);
+            return;
+        }
+
         await _database.PingAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A cluster member's probe: a PING to every master, since each shard holds the locks of its slots; a shard that
+    /// does not answer fails the probe, naming it (locks whose slots it owns cannot be taken through this member).
+    /// </summary>
+    private async Task PingEveryShardAsync()
+    {
+        var shards = _multiplexer.GetServers().Where(server => !server.IsReplica).ToArray();
+        var pings = shards.Select(static server =>
+        {
+            try
+            {
+                return server.PingAsync();
+            }
+            catch (RedisException ex)
+            {
+                return Task.FromException<TimeSpan>(ex); // a disconnected server may refuse at once
+            }
+        }).ToArray();
+        try
+        {
+            await Task.WhenAll(pings).ConfigureAwait(false);
+        }
+        catch (RedisException)
+        {
+            var down = Array.FindIndex(pings, ping => !ping.IsCompletedSuccessfully);
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"shard {FormatEndPoint(shards[down].EndPoint)} of {Name} did not answer: {pings[down].Exception?.InnerException?.Message}", pings[down].Exception?.InnerException, CommandStatus.Unknown);
+        }
     }
 
     /// <summary>Stops watching and, when this node opened the multiplexer, closes it.</summary>

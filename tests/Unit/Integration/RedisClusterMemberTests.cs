@@ -141,6 +141,29 @@ public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClas
         }
     }
 
+    [Fact]
+    public async Task A_probe_pings_every_shard_and_names_one_that_is_down()
+    {
+        Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
+        await using var own = await TestRedisCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        await using var locks = await RedLockFactory.ConnectAsync(
+            Clusters.Options([own.SeedEndpoint, .. members.Singles!.Endpoints], o => o.RestartQuarantine = RestartQuarantineMode.Off), Clusters.Bound());
+        Assert.All(await locks.ProbeNodesAsync(cancellationToken: Clusters.Bound()), status => Assert.True(status.CanVote, status.ToString()));
+
+        var dead = own.Shards[2];
+        await dead.KillAsync(); // a PING to the seed alone would still answer
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        IReadOnlyList<NodeStatus> probed;
+        while ((probed = await locks.ProbeNodesAsync(cancellationToken: Clusters.Bound()))[0].CanVote)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the probe never noticed the dead shard");
+            await Task.Delay(50, Clusters.Bound());
+        }
+
+        Assert.Contains(dead.Endpoint, probed[0].Detail, StringComparison.Ordinal);
+        Assert.True(probed[1].CanVote && probed[2].CanVote);
+    }
+
     private Task<RedLockFactory> ConnectAsync() =>
         RedLockFactory.ConnectAsync(Clusters.Options(members.Endpoints, o => o.RestartQuarantine = RestartQuarantineMode.Off), Clusters.Bound());
 }
