@@ -164,6 +164,48 @@ public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClas
         Assert.True(probed[1].CanVote && probed[2].CanVote);
     }
 
+    [Fact]
+    public async Task A_shard_killed_under_a_held_lock_leaves_it_held_by_the_other_members()
+    {
+        Assert.SkipWhen(members.Cluster is null, "a Redis Cluster member is tested with redis-server only");
+        await using var own = await TestRedisCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        var options = Clusters.Options([own.SeedEndpoint, .. members.Singles!.Endpoints], o => o.RestartQuarantine = RestartQuarantineMode.Off);
+        await using var holderLocks = await RedLockFactory.ConnectAsync(options, Clusters.Bound());
+        await using var otherLocks = await RedLockFactory.ConnectAsync(options, Clusters.Bound());
+        var resource = Clusters.UniqueResource("sharded");
+        var held = await holderLocks.AcquireAsync(resource, new LockRequest { Expiry = TimeSpan.FromMilliseconds(1500) }, Clusters.Bound());
+
+        // the shard that owns the lock's slot (the others answer MOVED) dies; the two single servers keep the majority
+        var owner = await OwnerOfAsync(own, $"redlock:{{{resource}}}");
+        await owner.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4), Clusters.Bound()); // renewals go on without it
+        Assert.Equal(LockStatus.Held, held.Status);
+        held.EnsureValid();
+        Assert.Null(await otherLocks.TryAcquireAsync(resource, cancellationToken: Clusters.Bound()));
+        await held.ReleaseAsync(Clusters.Bound()); // two of three confirm
+        await using var next = await otherLocks.TryAcquireAsync(resource, cancellationToken: Clusters.Bound());
+        Assert.NotNull(next);
+    }
+
+    /// <summary>The shard whose slot range holds <paramref name="key"/>, as the cluster itself says (CLUSTER KEYSLOT, CLUSTER SLOTS).</summary>
+    private static async Task<TestNode> OwnerOfAsync(TestRedisCluster cluster, string key)
+    {
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{cluster.SeedEndpoint},allowAdmin=true,connectTimeout=2000");
+        var server = admin.GetServer(cluster.SeedEndpoint);
+        var slot = (long)await server.ExecuteAsync("CLUSTER", "KEYSLOT", key);
+        foreach (var range in (StackExchange.Redis.RedisResult[])(await server.ExecuteAsync("CLUSTER", "SLOTS"))!)
+        {
+            var parts = (StackExchange.Redis.RedisResult[])range!;
+            if ((long)parts[0] <= slot && slot <= (long)parts[1])
+            {
+                var port = (long)((StackExchange.Redis.RedisResult[])parts[2]!)[1];
+                return cluster.Shards.Single(shard => shard.Port == port);
+            }
+        }
+
+        throw new InvalidOperationException($"no shard owns slot {slot} of {key}");
+    }
+
     private Task<RedLockFactory> ConnectAsync() =>
         RedLockFactory.ConnectAsync(Clusters.Options(members.Endpoints, o => o.RestartQuarantine = RestartQuarantineMode.Off), Clusters.Bound());
 }
