@@ -51,7 +51,7 @@ internal sealed class WaitingRooms
         new(lockKey.Append(":waiting"), lockKey.Append(":seen"), _staleMs, _staleMs, WakePrefix);
 
     /// <summary>
-    /// The room beside <paramref name="key"/> whose waiters a release wakes (the first eight) without reserving anything
+    /// The room beside <paramref name="key"/> whose first waiter a release wakes without reserving anything
     /// for them: a reader-writer lock's, which readers and writers join and where several readers may get in at once.
     /// </summary>
     public WaitingRoom WakeOnlyFor(RedisKey key) => For(key) with { HandoverMs = 0 };

@@ -11,14 +11,12 @@ if redis.call('EXISTS', room_key) == 1 then
   first = redis.call('ZRANGE', room_key, 0, 0)[1]
 end
 if first and tonumber(handover_ms) == 0 then
-  -- a room whose waiters are only woken (a reader-writer lock's, where several may get in): the first few are told to
-  -- try again, and the key is freed
+  -- a room whose waiters are only woken (a reader-writer lock's, where several may get in): the key is freed and the
+  -- first waiter told to try again; only the first, since waking a herd splits the votes (the others keep polling)
   redis.call('DEL', lock_key)
-  for _, waiter in ipairs(redis.call('ZRANGE', room_key, 0, 7)) do
-    local owner = string.match(waiter, '^([^.]+)%.')
-    if owner then
-      redis.call('PUBLISH', wake_prefix .. owner, waiter)
-    end
+  local owner = string.match(first, '^([^.]+)%.')
+  if owner then
+    redis.call('PUBLISH', wake_prefix .. owner, first)
   end
 elseif first then
   redis.call('SET', lock_key, '~' .. first, 'PX', handover_ms)
