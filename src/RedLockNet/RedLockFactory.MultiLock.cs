@@ -17,15 +17,15 @@ public sealed partial class RedLockFactory : IMultiLockFactory
         AcquireAllCoreAsync(resources, request, waits: false, cancellationToken);
 
     /// <summary>
-    /// One round for resources in one hash slot; when that finds one held (or too few nodes answered) and the caller may
-    /// wait, or when the slots differ, the locks in order (<see cref="AcquireInOrderAsync"/>) with what is left of the wait.
+    /// Checks the list, then acquires (<see cref="AcquireCheckedAllAsync"/>); a resource refused as in use by a semaphore is
+    /// reported against <paramref name="resources"/>, the parameter the caller gave.
     /// </summary>
     private async Task<MultiLockHandle?> AcquireAllCoreAsync(IReadOnlyList<string> resources, LockRequest? request, bool waits, CancellationToken cancellationToken)
     {
         var ordered = Ordered(resources);
         try
         {
-            return await AcquireAllCoreAsync(resources, ordered, request, waits, cancellationToken).ConfigureAwait(false);
+            return await AcquireCheckedAllAsync(resources, ordered, request, waits, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException e) when (e.ParamName == "resource")
         {
@@ -33,7 +33,11 @@ public sealed partial class RedLockFactory : IMultiLockFactory
         }
     }
 
-    private async Task<MultiLockHandle?> AcquireAllCoreAsync(IReadOnlyList<string> resources, string[] ordered, LockRequest? request, bool waits, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round for resources in one hash slot; when that finds one held (or too few nodes answered) and the caller may
+    /// wait, or when the slots differ, the locks in order (<see cref="AcquireInOrderAsync"/>) with what is left of the wait.
+    /// </summary>
+    private async Task<MultiLockHandle?> AcquireCheckedAllAsync(IReadOnlyList<string> resources, string[] ordered, LockRequest? request, bool waits, CancellationToken cancellationToken)
     {
         var wait = LockRequest.CheckWait(request?.WaitTimeout ?? (waits ? _options.WaitTimeout : TimeSpan.Zero), "request.WaitTimeout");
         var started = _options.TimeProvider.GetTimestamp();

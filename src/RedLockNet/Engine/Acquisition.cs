@@ -53,13 +53,7 @@ internal static class Acquisition
         var options = engine.Options;
         var lockId = LockIds.New();
         var fencing = mintToken && options.Fencing;
-        var fenceKeys = new RedisKey[together.Keys.Length];
-        for (var i = 0; i < fenceKeys.Length; i++)
-        {
-            fenceKeys[i] = LockKeys.FenceFor(together.Keys[i]);
-        }
-
-        var call = new AcquireAllCall(together.Keys, fenceKeys, lockId, TimeUnits.ToRedisMilliseconds(timing.Expiry), TimeUnits.ToRedisMilliseconds(options.FenceRetention), fencing ? FenceSettlement.Floor(engine.Time) : AcquireAllCall.NoFencing).ToCall();
+        var call = new AcquireAllCall(together.Keys, together.FenceKeys, lockId, TimeUnits.ToRedisMilliseconds(timing.Expiry), TimeUnits.ToRedisMilliseconds(options.FenceRetention), fencing ? FenceSettlement.Floor(engine.Time) : AcquireAllCall.NoFencing).ToCall();
         return DecideAsync(engine, together.Resources[0], together.Keys[0], lockId, call, timing, fencing, ticket: null, cancellationToken, together);
     }
 
@@ -69,6 +63,9 @@ internal static class Acquisition
         public string[] Resources { get; } = resources;
 
         public RedisKey[] Keys { get; } = keys;
+
+        /// <summary>Each resource's fencing counter key, in the order of <see cref="Keys"/>.</summary>
+        public RedisKey[] FenceKeys { get; } = [.. keys.Select(LockKeys.FenceFor)];
 
         /// <summary>A grant per resource, set when an attempt acquired them.</summary>
         public LockGrant[]? Grants { get; set; }
@@ -189,8 +186,7 @@ internal static class Acquisition
         tokens[0] = first;
         for (var i = 1; i < tokens.Length; i++)
         {
-            var key = together.Keys[i];
-            if (await FenceSettlement.SettleAsync(engine, round, key, LockKeys.FenceFor(key), lockId, timeout, resourceIndex: i).ConfigureAwait(false) is not { } token)
+            if (await FenceSettlement.SettleAsync(engine, round, together.Keys[i], together.FenceKeys[i], lockId, timeout, resourceIndex: i).ConfigureAwait(false) is not { } token)
             {
                 return null;
             }

@@ -71,9 +71,10 @@ internal static class LockKeys
     /// <summary>Whether the keys all land in one hash slot, so that one script may touch them all on a cluster too.</summary>
     public static bool ShareSlot(ReadOnlySpan<RedisKey> keys)
     {
+        var first = keys.IsEmpty ? 0 : HashSlot(keys[0]);
         for (var i = 1; i < keys.Length; i++)
         {
-            if (HashSlot(keys[i]) != HashSlot(keys[0]))
+            if (HashSlot(keys[i]) != first)
             {
                 return false;
             }

@@ -49,7 +49,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     {
         var scripts = ScriptCatalog.LockNodeScripts.Concat(ScriptCatalog.EpochCheckedScripts);
         var loads = IsCluster
-            ? [.. Masters().SelectMany(server => scripts.Select(script => server.ExecuteAsync("SCRIPT", "LOAD", script.Text)))] // each shard has its own cache
+            ? [.. Shards().Where(server => server.IsConnected).SelectMany(server => scripts.Select(script => server.ExecuteAsync("SCRIPT", "LOAD", script.Text)))] // each shard has its own cache
             : scripts.Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
         try
         {
@@ -136,7 +136,8 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         return RedisResult.Create(results);
     }
 
-    private IServer[] Masters() => [.. _multiplexer.GetServers().Where(server => server.IsConnected && !server.IsReplica)];
+    /// <summary>A cluster member's shards: its masters, connected or not.</summary>
+    private IEnumerable<IServer> Shards() => _multiplexer.GetServers().Where(server => !server.IsReplica);
 
     private bool? DetectCluster()
     {
@@ -208,7 +209,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// </summary>
     private async Task PingEveryShardAsync()
     {
-        var shards = _multiplexer.GetServers().Where(server => !server.IsReplica).ToArray();
+        var shards = Shards().ToArray();
         var pings = shards.Select(static server =>
         {
             try
