@@ -13,11 +13,13 @@ namespace RedLockNet.TestRig;
 public sealed class TestRedisCluster : IAsyncDisposable
 {
     private readonly Action<string> log;
+    private readonly string configDirectory;
     private int disposed;
 
-    private TestRedisCluster(IReadOnlyList<TestNode> shards, Action<string> log)
+    private TestRedisCluster(IReadOnlyList<TestNode> shards, string configDirectory, Action<string> log)
     {
         Shards = shards;
+        this.configDirectory = configDirectory;
         this.log = log;
     }
 
@@ -35,34 +37,85 @@ public sealed class TestRedisCluster : IAsyncDisposable
         var sink = log ?? Console.WriteLine;
         var clock = Stopwatch.StartNew();
         NodeProcessRegistry.SweepOrphans(sink);
-        var command = new RedisServerCommand(clusterEnabled: true);
+        // the cluster files live beside the servers' data directories, so a shard restarted empty rejoins with its slots
+        var configDirectory = Directory.CreateTempSubdirectory("redlock-cluster-").FullName;
+        var command = new RedisServerCommand(clusterEnabled: true, clusterConfigDirectory: configDirectory);
         var nodes = Enumerable.Range(0, shards).Select(_ => new TestNode(new ProcessNodeRuntime(command, sink), NodeBackend.RedisServer, sink)).ToArray();
         try
         {
             await Task.WhenAll(nodes.Select(node => node.StartAsync(cancellationToken)));
             await RunRedisCliAsync(["--cluster", "create", .. nodes.Select(n => n.Endpoint), "--cluster-replicas", "0", "--cluster-yes"], cancellationToken);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            foreach (var node in nodes)
-            {
-                while (!(await RunRedisCliAsync(["-p", node.Port.ToString(CultureInfo.InvariantCulture), "cluster", "info"], cancellationToken)).Contains("cluster_state:ok", StringComparison.Ordinal))
-                {
-                    if (DateTime.UtcNow > deadline)
-                    {
-                        throw new TestNodeStartException($"the cluster {string.Join(", ", nodes.Select(n => n.Endpoint))} was not ready within 20 s");
-                    }
-
-                    await Task.Delay(50, cancellationToken);
-                }
-            }
+            await WaitReadyAsync(nodes, cancellationToken);
         }
         catch
         {
             await Task.WhenAll(nodes.Select(node => node.DisposeAsync().AsTask()));
+            DeleteDirectory(configDirectory);
             throw;
         }
 
         sink(string.Create(CultureInfo.InvariantCulture, $"[rig] started a Redis Cluster of {shards} masters in {clock.ElapsedMilliseconds} ms: {string.Join(", ", nodes.Select(n => n.Endpoint))}"));
-        return new TestRedisCluster(nodes, sink);
+        return new TestRedisCluster(nodes, configDirectory, sink);
+    }
+
+    /// <summary>
+    /// Kills shard <paramref name="shard"/> and starts it again on its port without its data (persistence is off) but
+    /// with its cluster file: it rejoins owning the same slots, empty, as a shard restarted without persistence does.
+    /// Returns once every shard reports <c>cluster_state:ok</c> again.
+    /// </summary>
+    public async Task RestartShardEmptyAsync(int shard, CancellationToken cancellationToken = default)
+    {
+        await Shards[shard].RestartAsync(cancellationToken);
+        await WaitReadyAsync(Shards, cancellationToken);
+    }
+
+    /// <summary>The index of the shard that owns <paramref name="key"/>'s hash slot, as CLUSTER KEYSLOT and CLUSTER SHARDS say.</summary>
+    public async Task<int> ShardOfAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var port = Shards[0].Port.ToString(CultureInfo.InvariantCulture);
+        var slot = int.Parse((await RunRedisCliAsync(["-p", port, "cluster", "keyslot", key], cancellationToken)).Trim(), CultureInfo.InvariantCulture);
+        foreach (var line in (await RunRedisCliAsync(["-p", port, "cluster", "nodes"], cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ');
+            var owns = fields.Skip(8).Select(range => range.Split('-')).Any(range => range[0].All(char.IsDigit)
+                && int.Parse(range[0], CultureInfo.InvariantCulture) <= slot && slot <= int.Parse(range[^1], CultureInfo.InvariantCulture));
+            if (owns)
+            {
+                var endpoint = fields[1].Split('@')[0];
+                return Shards.ToList().FindIndex(node => node.Endpoint == endpoint);
+            }
+        }
+
+        throw new InvalidOperationException($"no shard of the cluster owns slot {slot}");
+    }
+
+    private static async Task WaitReadyAsync(IReadOnlyList<TestNode> nodes, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        foreach (var node in nodes)
+        {
+            while (!(await RunRedisCliAsync(["-p", node.Port.ToString(CultureInfo.InvariantCulture), "cluster", "info"], cancellationToken)).Contains("cluster_state:ok", StringComparison.Ordinal))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TestNodeStartException($"the cluster {string.Join(", ", nodes.Select(n => n.Endpoint))} was not ready within 20 s");
+                }
+
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+
+    private static void DeleteDirectory(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a server still writing its cluster file: the temp folder is swept with the machine
+        }
     }
 
     /// <summary>Kills every server of the cluster and waits until they are gone. Safe to call twice.</summary>
@@ -74,6 +127,7 @@ public sealed class TestRedisCluster : IAsyncDisposable
         }
 
         await Task.WhenAll(Shards.Select(node => node.DisposeAsync().AsTask()));
+        DeleteDirectory(configDirectory);
         log($"[rig] disposed the Redis Cluster {string.Join(", ", Shards.Select(n => n.Endpoint))}");
     }
 

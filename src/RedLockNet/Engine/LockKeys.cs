@@ -36,37 +36,10 @@ internal static class LockKeys
     public static RedisKey ReaderFor(RedisKey lockKey, string name) => lockKey.Append(string.Concat(":rw:r:", name));
 
     /// <summary>Redis Cluster's number of hash slots.</summary>
-    public const int SlotCount = 16384;
+    public const int SlotCount = Nodes.KeySlots.Count;
 
-    /// <summary>
-    /// The Redis Cluster hash slot of <paramref name="key"/>: CRC16 (XMODEM) of its hash tag (the bytes between the first
-    /// <c>{</c> and the first <c>}</c> after it, when not empty), else of the whole key, modulo <see cref="SlotCount"/>.
-    /// </summary>
-    public static int HashSlot(RedisKey key)
-    {
-        ReadOnlySpan<byte> bytes = (byte[]?)key ?? [];
-        var open = bytes.IndexOf((byte)'{');
-        if (open >= 0)
-        {
-            var close = bytes[(open + 1)..].IndexOf((byte)'}');
-            if (close > 0)
-            {
-                bytes = bytes.Slice(open + 1, close);
-            }
-        }
-
-        ushort crc = 0;
-        foreach (var b in bytes)
-        {
-            crc ^= (ushort)(b << 8);
-            for (var bit = 0; bit < 8; bit++)
-            {
-                crc = (crc & 0x8000) != 0 ? (ushort)((crc << 1) ^ 0x1021) : (ushort)(crc << 1);
-            }
-        }
-
-        return crc % SlotCount;
-    }
+    /// <summary>The Redis Cluster hash slot of <paramref name="key"/> (<see cref="Nodes.KeySlots.Of(RedisKey)"/>).</summary>
+    public static int HashSlot(RedisKey key) => Nodes.KeySlots.Of(key);
 
     /// <summary>Whether the keys all land in one hash slot, so that one script may touch them all on a cluster too.</summary>
     public static bool ShareSlot(ReadOnlySpan<RedisKey> keys)

@@ -37,4 +37,7 @@ internal interface ILockNode
 
     /// <summary>Time left in restart quarantine; zero when not quarantined (or when the node does not watch restarts).</summary>
     TimeSpan QuarantineRemaining => TimeSpan.Zero;
+
+    /// <summary>What keeps the node out of the vote, for a health report: which shards of a cluster member; null for the general reason.</summary>
+    string? QuarantineDetail => null;
 }

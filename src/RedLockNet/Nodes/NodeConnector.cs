@@ -83,12 +83,10 @@ internal static class NodeConnector
         try
         {
             var identities = await EnsureIndependentAsync(nodes, policy.EpochKey, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
-            if (policy.Mode != RestartQuarantineMode.Off && Array.Find(nodes, node => node.IsCluster) is { } cluster)
-            {
-                throw new RedLockConfigurationException(
-                    $"Node {cluster.Name} is a Redis Cluster, and restart quarantine (RestartQuarantine = {policy.Mode}) cannot yet check a cluster's shards: its epoch key lives in one shard, while a grant script may only touch its lock's hash slot. Set RestartQuarantine = Off for cluster members, knowing that a shard restarted empty can then let a second holder in (README: Redis Cluster members).");
-            }
-
+            var shards = await Task.WhenAll(nodes.Select(node => node.IsCluster
+                ? node.WatchShardsAsync(policy, timeout, cancellationToken)
+                : Task.FromResult<IReadOnlyList<(string Shard, NodeIdentity? Identity)>>([]))).ConfigureAwait(false);
+            EnsureShardsIndependent(nodes, identities, shards);
             var preloads = nodes.Select(node => node.PreloadScriptsAsync()).ToArray();
             try
             {
@@ -101,7 +99,10 @@ internal static class NodeConnector
 
             for (var i = 0; i < nodes.Length; i++)
             {
-                nodes[i].WatchRestarts(policy, identities[i]);
+                if (!nodes[i].IsCluster)
+                {
+                    nodes[i].WatchRestarts(policy, identities[i]);
+                }
             }
         }
         catch
@@ -145,6 +146,36 @@ internal static class NodeConnector
         }
 
         return identities;
+    }
+
+    /// <summary>
+    /// Refuses two members that share a server anywhere: the same run_id among the single servers and every shard of the
+    /// cluster members (a cluster named twice, or a server that is also a shard of a cluster member).
+    /// </summary>
+    private static void EnsureShardsIndependent(RedisLockNode[] nodes, NodeIdentity?[] identities, IReadOnlyList<(string Shard, NodeIdentity? Identity)>[] shards)
+    {
+        var seen = new Dictionary<string, (int Member, string Server)>(StringComparer.Ordinal);
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            IEnumerable<(string Server, NodeIdentity? Identity)> servers = nodes[i].IsCluster
+                ? shards[i].Select(shard => ($"shard {shard.Shard} of {nodes[i].Name}", shard.Identity))
+                : [(nodes[i].Name, identities[i])];
+            foreach (var (server, identity) in servers)
+            {
+                if (identity is null)
+                {
+                    continue;
+                }
+
+                if (seen.TryGetValue(identity.RunId, out var other) && other.Member != i)
+                {
+                    throw new RedLockConfigurationException(
+                        $"Nodes {other.Server} and {server} reach the same server (run_id {identity.RunId[..Math.Min(8, identity.RunId.Length)]}…); Redlock needs independent servers.");
+                }
+
+                seen[identity.RunId] = (i, server);
+            }
+        }
     }
 
     private static async Task<NodeIdentity?> ReadIdentityAsync(ILockNode node, RedisKey epochKey, TimeSpan timeout, TimeProvider time, ILogger logger)

@@ -36,7 +36,7 @@ internal static class NodeProbing
         var latency = time.GetElapsedTime(started);
         var quarantine = node.QuarantineRemaining;
         return quarantine > TimeSpan.Zero
-            ? new NodeStatus(node.Name, true, latency, quarantine, NodeFailureKind.Quarantined, "restarted without persistence, kept out of the vote")
+            ? new NodeStatus(node.Name, true, latency, quarantine, NodeFailureKind.Quarantined, node.QuarantineDetail ?? "restarted without persistence, kept out of the vote")
             : new NodeStatus(node.Name, true, latency, TimeSpan.Zero, null, null);
     }
 

@@ -15,6 +15,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     private readonly IDatabase _database;
     private readonly bool _owned;
     private RestartWatch? _watch;
+    private ShardWatches? _shards;
     private (RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)? _subscription;
 
     public RedisLockNode(IConnectionMultiplexer multiplexer, bool owned)
@@ -42,6 +43,19 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     }
 
     /// <summary>
+    /// For a cluster member: reads every shard's identity (the independence check's input) and, with restart quarantine
+    /// on, starts watching each shard (<see cref="ShardWatches"/>) in place of <see cref="WatchRestarts"/>; the scripts
+    /// are loaded again whenever a shard's connection comes back.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Shard, NodeIdentity? Identity)>> WatchShardsAsync(QuarantinePolicy policy, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var (watches, identities) = await ShardWatches.StartAsync(_multiplexer, _database, Name, policy, policy.Mode != RestartQuarantineMode.Off, timeout, cancellationToken).ConfigureAwait(false);
+        _shards = watches;
+        _multiplexer.ConnectionRestored += OnConnectionRestored;
+        return identities;
+    }
+
+    /// <summary>
     /// Loads every lock script into the node's script cache (best effort), so EVALSHA finds them: no NOSCRIPT round
     /// trip on first use, and no EVAL retry that could run after a command sent later on the same connection.
     /// </summary>
@@ -49,7 +63,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     {
         var scripts = ScriptCatalog.LockNodeScripts.Concat(ScriptCatalog.EpochCheckedScripts);
         var loads = IsCluster
-            ? [.. Shards().Where(server => server.IsConnected).SelectMany(server => scripts.Select(script => server.ExecuteAsync("SCRIPT", "LOAD", script.Text)))] // each shard has its own cache
+            ? [.. Shards().Where(server => server.IsConnected).SelectMany(server => scripts.Concat(ScriptCatalog.ClusterShardScripts).Select(script => server.ExecuteAsync("SCRIPT", "LOAD", script.Text)))] // each shard has its own cache
             : scripts.Select(script => _database.ExecuteAsync("SCRIPT", "LOAD", script.Text)).ToArray();
         try
         {
@@ -76,6 +90,11 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// <inheritdoc />
     public Task<RedisResult> RunAsync(ScriptCall call)
     {
+        if ((call.Script.GrantsLocks || call.Script.RecallsRecords) && _shards is { } shards)
+        {
+            return shards.RunAsync(call);
+        }
+
         if ((call.Script.GrantsLocks || call.Script.RecallsRecords) && _watch is { } watch)
         {
             return watch.MayServe(call.Recalls, out var epoch) ? SendEpochChecked(watch.EpochKey, epoch, call) : GuardedAsync(watch, call);
@@ -83,53 +102,80 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
         if (call.Script == ExtendCall.Script && call.Keys.Length > 1 && IsCluster)
         {
-            return ExtendBySlotAsync(call);
+            return ExtendByShardAsync(call);
         }
 
         return call.Script.SendAsync(_database, call);
     }
 
     /// <summary>
-    /// A renewal batch on a cluster: a script may touch one hash slot only, so the batch is split into one extend.lua
-    /// per slot (a slot with one lock: a single-lock extend), sent together (pipelined), and the answers are put back
-    /// in the batch's order.
+    /// A renewal batch on a cluster: split by the shard that owns each lock's slot, one extend_shard.lua per shard (a
+    /// shard with one lock: a single-lock extend.lua), sent together (pipelined), with the answers put back in the
+    /// batch's order. A shard's batch that fails other than NOSCRIPT (a server older than Redis 7.0, a slot that has
+    /// just moved) is sent again as one extend.lua per slot, the form every cluster accepts.
     /// </summary>
-    private async Task<RedisResult> ExtendBySlotAsync(ScriptCall call)
+    private async Task<RedisResult> ExtendByShardAsync(ScriptCall call)
     {
         var entries = ExtendCall.Read(call).Entries;
-        var bySlot = new Dictionary<int, List<int>>();
+        var byShard = new Dictionary<EndPoint, List<int>>();
         for (var i = 0; i < entries.Count; i++)
         {
-            var slot = _multiplexer.HashSlot(entries[i].LockKey);
-            if (!bySlot.TryGetValue(slot, out var members))
+            var shard = _multiplexer.GetServer(entries[i].LockKey).EndPoint;
+            if (!byShard.TryGetValue(shard, out var members))
             {
-                bySlot[slot] = members = [];
+                byShard[shard] = members = [];
             }
 
             members.Add(i);
         }
 
-        if (bySlot.Count == 1)
-        {
-            return await call.Script.SendAsync(_database, call).ConfigureAwait(false);
-        }
-
-        var groups = bySlot.Values.ToArray();
+        var groups = byShard.Values.ToArray();
         var sends = new Task<RedisResult>[groups.Length];
         for (var g = 0; g < groups.Length; g++)
         {
-            var part = new ExtendCall([.. groups[g].Select(i => entries[i])]).ToCall() with { WithText = call.WithText };
-            sends[g] = part.Script.SendAsync(_database, part);
+            sends[g] = ExtendOnShardAsync([.. groups[g].Select(i => entries[i])], call.WithText);
         }
 
         await Task.WhenAll(sends).ConfigureAwait(false);
-        var results = new RedisResult[entries.Count];
-        for (var g = 0; g < groups.Length; g++)
+        return Gather(entries.Count, [.. groups.Select(group => group.ToArray())], sends);
+    }
+
+    private async Task<RedisResult> ExtendOnShardAsync(ExtendEntry[] entries, bool withText)
+    {
+        if (entries.Length == 1)
         {
-            var answers = (RedisResult[])sends[g].Result!;
-            for (var k = 0; k < groups[g].Count && k < answers.Length; k++)
+            var single = new ExtendCall(entries).ToCall() with { WithText = withText };
+            return await single.Script.SendAsync(_database, single).ConfigureAwait(false);
+        }
+
+        var batch = new ShardExtendCall(entries).ToCall() with { WithText = withText };
+        try
+        {
+            return await batch.Script.SendAsync(_database, batch).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (!LockScript.IsNoScript(ex))
+        {
+            var bySlot = Enumerable.Range(0, entries.Length).GroupBy(i => KeySlots.Of(entries[i].LockKey)).Select(slot => slot.ToArray()).ToArray();
+            var sends = bySlot.Select(slot =>
             {
-                results[groups[g][k]] = answers[k];
+                var part = new ExtendCall([.. slot.Select(i => entries[i])]).ToCall();
+                return part.Script.EvaluateAsync(_database, part.Keys, part.Args);
+            }).ToArray();
+            await Task.WhenAll(sends).ConfigureAwait(false);
+            return Gather(entries.Length, bySlot, sends);
+        }
+    }
+
+    /// <summary>Puts the answers of a batch sent in parts back in the batch's order: part p answered for the entries <paramref name="parts"/>[p].</summary>
+    private static RedisResult Gather(int count, int[][] parts, Task<RedisResult>[] answered)
+    {
+        var results = new RedisResult[count];
+        for (var p = 0; p < parts.Length; p++)
+        {
+            var answers = (RedisResult[])answered[p].Result!;
+            for (var k = 0; k < parts[p].Length && k < answers.Length; k++)
+            {
+                results[parts[p][k]] = answers[k];
             }
         }
 
@@ -171,7 +217,13 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public TimeSpan QuarantineRemaining => _watch?.Quarantine.Remaining ?? TimeSpan.Zero;
+    public TimeSpan QuarantineRemaining => _shards?.QuarantineRemaining ?? _watch?.Quarantine.Remaining ?? TimeSpan.Zero;
+
+    /// <inheritdoc />
+    public string? QuarantineDetail =>
+        _shards?.Standing.Where(shard => shard.Remaining > TimeSpan.Zero).Select(shard => $"shard {shard.Shard} ({Math.Ceiling(shard.Remaining.TotalSeconds):0} s left)").ToArray() is { Length: > 0 } quarantined
+            ? $"{string.Join(", ", quarantined)} restarted or lost its data, kept out of the vote for the slots it owns; the other shards vote"
+            : null;
 
     /// <summary>
     /// One round trip for a health probe: PING, or, while the node is suspect after a dropped connection, the restart
@@ -196,7 +248,12 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
         if (IsCluster)
         {
-            await PingEveryShardAsync().ConfigureAwait(false);
+            await PingEveryShardAsync().ConfigureAwait(false); // first: a dead shard is named (the others may then say CLUSTERDOWN)
+            if (_shards is { } shards)
+            {
+                await shards.CheckSuspectsAsync().ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -249,6 +306,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         }
 
         _watch?.Dispose();
+        _shards?.Dispose();
         if (_owned)
         {
             await _multiplexer.DisposeAsync().ConfigureAwait(false);
@@ -294,12 +352,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
             return call.Script.SendAsync(_database, call); // quarantine off, or not read yet (then the node was suspect, and checked first)
         }
 
-        var keys = new RedisKey[call.Keys.Length + 1];
-        call.Keys.CopyTo(keys, 0);
-        keys[^1] = epochKey;
-        var args = new RedisValue[call.Args.Length + 1];
-        call.Args.CopyTo(args, 0);
-        args[^1] = epoch;
-        return call.Script.EpochChecked!.SendAsync(_database, call with { Keys = keys, Args = args });
+        var epochChecked = call.WithEpoch(epochKey, epoch);
+        return epochChecked.Script.SendAsync(_database, epochChecked);
     }
 }

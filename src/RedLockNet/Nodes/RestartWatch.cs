@@ -17,16 +17,24 @@ internal sealed class RestartWatch : IDisposable
     private readonly IDatabase _database;
     private readonly string _node;
     private readonly QuarantinePolicy _policy;
+    private readonly IServer? _shard;
     private readonly Lock _gate = new();
     private Task? _checking;
 
-    /// <summary>Starts watching. <paramref name="baseline"/> is the identity read at connect (not a restart); null when the node did not answer then, so its first answer is checked like a restart.</summary>
-    public RestartWatch(IConnectionMultiplexer multiplexer, IDatabase database, string node, QuarantinePolicy policy, NodeIdentity? baseline)
+    /// <summary>
+    /// Starts watching. <paramref name="baseline"/> is the identity read at connect (not a restart); null when the node
+    /// did not answer then, so its first answer is checked like a restart. <paramref name="epochKey"/> is where the
+    /// node's data epoch lives: the policy's key, or for one shard of a cluster its anchor key (<see cref="ShardWatches"/>),
+    /// with <paramref name="shard"/> the server that INFO persistence is read from (a keyless call could reach another).
+    /// </summary>
+    public RestartWatch(IConnectionMultiplexer multiplexer, IDatabase database, string node, QuarantinePolicy policy, NodeIdentity? baseline, RedisKey? epochKey = null, IServer? shard = null)
     {
+        _shard = shard;
         _multiplexer = multiplexer;
         _database = database;
         _node = node;
         _policy = policy;
+        EpochKey = epochKey ?? policy.EpochKey;
         Quarantine = new RestartQuarantine(policy.Time);
         if (baseline is null)
         {
@@ -44,7 +52,7 @@ internal sealed class RestartWatch : IDisposable
     public RestartQuarantine Quarantine { get; }
 
     /// <summary>The key of the node's data epoch.</summary>
-    public RedisKey EpochKey => _policy.EpochKey;
+    public RedisKey EpochKey { get; }
 
     /// <summary>
     /// Whether a granting script (<paramref name="recalls"/> zero), or one that recalls a record kept that long, may be
@@ -122,7 +130,7 @@ internal sealed class RestartWatch : IDisposable
     /// <summary>Reads the node's identity (and persistence, when it matters) and settles its standing.</summary>
     private async Task CheckAsync()
     {
-        var read = new IdentityCall(_policy.EpochKey, NodeIdentity.NewEpochSuffix()).ToCall();
+        var read = new IdentityCall(EpochKey, NodeIdentity.NewEpochSuffix()).ToCall();
         var reply = await read.Script.EvaluateAsync(_database, read.Keys, read.Args).ConfigureAwait(false);
         var identity = NodeIdentity.FromReply(reply)
             ?? throw new RedisException("The identity read has no run_id or epoch; the node's restart state is unknown");
@@ -132,7 +140,9 @@ internal sealed class RestartWatch : IDisposable
         if (identity.RunId != previous && identity.Epoch == previousEpoch && _policy.Mode == RestartQuarantineMode.WhenNotPersistent && identity.GarnetVersion is null)
         {
             var call = InfoCall.Persistence.ToCall();
-            var persistence = await call.Script.EvaluateAsync(_database, call.Keys, call.Args).ConfigureAwait(false);
+            var persistence = _shard is { } shard
+                ? await shard.ExecuteAsync("EVAL", InfoCall.Script.Text, 0, InfoCall.Persistence.Section).ConfigureAwait(false)
+                : await call.Script.EvaluateAsync(_database, call.Keys, call.Args).ConfigureAwait(false);
             persistent = NodePersistence.AofEnabled(persistence.ToString()) == true;
         }
 

@@ -21,9 +21,11 @@ internal interface INodeCommand
 
 /// <summary>
 /// Launches a local <c>redis-server</c> with persistence off (TLS only and with an ACL file when <paramref name="security"/>
-/// says so; in cluster mode, with its cluster file in the data directory, when <paramref name="clusterEnabled"/>).
+/// says so; in cluster mode when <paramref name="clusterEnabled"/>, with its cluster file in the data directory, or in
+/// <paramref name="clusterConfigDirectory"/> (one per port) so that a restart, which gets a fresh data directory,
+/// comes back as the same cluster node owning the same slots, with no data: a shard restarted without persistence).
 /// </summary>
-internal sealed class RedisServerCommand(SecurityFiles? security = null, bool clusterEnabled = false) : INodeCommand
+internal sealed class RedisServerCommand(SecurityFiles? security = null, bool clusterEnabled = false, string? clusterConfigDirectory = null) : INodeCommand
 {
     /// <summary>The executable looked up on <c>PATH</c>.</summary>
     public const string ExecutableName = "redis-server";
@@ -65,7 +67,7 @@ internal sealed class RedisServerCommand(SecurityFiles? security = null, bool cl
             "--daemonize", "no",
             "--loglevel", "warning",
             "--dir", dataDirectory,
-            .. clusterEnabled ? (string[])["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"] : [],
+            .. clusterEnabled ? (string[])["--cluster-enabled", "yes", "--cluster-config-file", ClusterConfigFile(port), "--cluster-node-timeout", "2000"] : [],
         ];
         foreach (var argument in arguments)
         {
@@ -74,6 +76,9 @@ internal sealed class RedisServerCommand(SecurityFiles? security = null, bool cl
 
         return info;
     }
+
+    private string ClusterConfigFile(int port) =>
+        clusterConfigDirectory is null ? "nodes.conf" : Path.Combine(clusterConfigDirectory, string.Create(CultureInfo.InvariantCulture, $"nodes-{port}.conf"));
 }
 
 /// <summary>

@@ -20,6 +20,6 @@ public class ScriptCatalogTests
             .ToList();
 
         Assert.True(described.Count >= 15, $"only {described.Count} script descriptions found");
-        Assert.Empty(described.Except(ScriptCatalog.LockNodeScripts).Select(script => $"{script.Name} is not in ScriptCatalog.LockNodeScripts"));
+        Assert.Empty(described.Except(ScriptCatalog.LockNodeScripts.Concat(ScriptCatalog.ClusterShardScripts)).Select(script => $"{script.Name} is in neither ScriptCatalog.LockNodeScripts nor ClusterShardScripts"));
     }
 }

@@ -74,3 +74,37 @@ internal readonly record struct ExtendCall(IReadOnlyList<ExtendEntry> Entries)
         return answers;
     }
 }
+
+/// <summary>
+/// extend_shard.lua (Redis 7.0 or later, cluster shards only): <see cref="ExtendCall"/> for locks in many slots of one
+/// shard. KEYS[1] the first lock's key (routing); ARGV[3i-2] lock key, ARGV[3i-1] lock id, ARGV[3i] ttl ms. The reply
+/// reads as <see cref="ExtendCall.ReadReply"/>.
+/// </summary>
+internal readonly record struct ShardExtendCall(IReadOnlyList<ExtendEntry> Entries)
+{
+    public static readonly LockScript Script = LockScript.Load("extend_shard");
+
+    public ScriptCall ToCall()
+    {
+        var args = new RedisValue[Entries.Count * 3];
+        for (var i = 0; i < Entries.Count; i++)
+        {
+            args[3 * i] = (string?)Entries[i].LockKey;
+            args[(3 * i) + 1] = Entries[i].LockId;
+            args[(3 * i) + 2] = Entries[i].TtlMs;
+        }
+
+        return new ScriptCall(Script, [Entries[0].LockKey], args);
+    }
+
+    public static ShardExtendCall Read(in ScriptCall call)
+    {
+        var entries = new ExtendEntry[call.Args.Length / 3];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            entries[i] = new ExtendEntry((string?)call.Args[3 * i], (string)call.Args[(3 * i) + 1]!, (long)call.Args[(3 * i) + 2]);
+        }
+
+        return new ShardExtendCall(entries);
+    }
+}

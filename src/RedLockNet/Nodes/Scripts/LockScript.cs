@@ -145,6 +145,21 @@ internal readonly record struct ScriptCall(LockScript Script, RedisKey[] Keys, R
     /// data less than this long ago could have forgotten it, and does not answer (restart quarantine for records).
     /// </summary>
     public TimeSpan Recalls { get; init; }
+
+    /// <summary>
+    /// This call's epoch-checked form (<see cref="LockScript.EpochChecked"/>): <paramref name="epochKey"/> appended to the
+    /// keys and <paramref name="epoch"/> to the arguments, where <c>_epoch_check.lua</c> reads them.
+    /// </summary>
+    public ScriptCall WithEpoch(RedisKey epochKey, string epoch)
+    {
+        var keys = new RedisKey[Keys.Length + 1];
+        Keys.CopyTo(keys, 0);
+        keys[^1] = epochKey;
+        var args = new RedisValue[Args.Length + 1];
+        Args.CopyTo(args, 0);
+        args[^1] = epoch;
+        return this with { Script = Script.EpochChecked!, Keys = keys, Args = args };
+    }
 }
 
 /// <summary>The scripts lock nodes run, loaded into each node's script cache when we connect and reconnect.</summary>
@@ -156,6 +171,9 @@ internal static class ScriptCatalog
         AcquireFencedCall.Script, AcquireAllCall.Script, AcquireWaitingCall.Script, WaitingLeaveCall.Script, FenceMintCall.Script, FenceRaiseCall.Script, ReleaseCall.Script, ExtendCall.Script,
         RecordPutCall.Script, RecordGetCall.Script, ClaimCall.Script, InfoCall.Script, IdentityCall.Script, SemaphoreScanCall.Script, SemaphoreLeaveCall.Script, ReadGrantCall.Script, WriteGrantCall.Script,
     ];
+
+    /// <summary>The scripts only a Redis Cluster member's shards run (Redis 7.0 or later: script flags), loaded into every shard too.</summary>
+    public static IReadOnlyList<LockScript> ClusterShardScripts { get; } = [SlotEpochCall.Script, ShardExtendCall.Script];
 
     /// <summary>The epoch-checked forms of the scripts that can grant or recall records, loaded too while restart quarantine is on.</summary>
     public static IReadOnlyList<LockScript> EpochCheckedScripts { get; } =

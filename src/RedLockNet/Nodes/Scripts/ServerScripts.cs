@@ -94,3 +94,17 @@ internal static class EpochCheck
     /// <summary>Whether <paramref name="error"/> is a node saying it lost its data since the epoch this client knows.</summary>
     public static bool IsChanged(Exception? error) => ScriptError.Is(error, ErrorPrefix);
 }
+
+/// <summary>
+/// slot_epoch.lua (Redis 7.0 or later, cluster shards only): marks a hash slot's epoch key with its shard's epoch when
+/// the shard's anchor key still holds it. KEYS[1] the slot's epoch key; ARGV[1] the anchor key, ARGV[2] the epoch.
+/// Reply 1, or an <see cref="EpochCheck"/> error.
+/// </summary>
+internal readonly record struct SlotEpochCall(RedisKey SlotKey, RedisKey AnchorKey, string Epoch)
+{
+    public static readonly LockScript Script = LockScript.Load("slot_epoch");
+
+    public ScriptCall ToCall() => new(Script, [SlotKey], [(string?)AnchorKey, Epoch]);
+
+    public static SlotEpochCall Read(in ScriptCall call) => new(call.Keys[0], (string?)call.Args[0], (string)call.Args[1]!);
+}

@@ -4,11 +4,7 @@
 -- another id. An expired key is never re-created.
 local result = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[2 * i - 1] then
-    redis.call('PEXPIRE', key, ARGV[2 * i])
-    result[i] = 1
-  else
-    result[i] = 0
-  end
+  local id, ttl = ARGV[2 * i - 1], ARGV[2 * i]
+  --@include extend_one
 end
 return result
