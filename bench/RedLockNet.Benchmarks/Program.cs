@@ -13,8 +13,15 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "renewal-cost")
         {
-            // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- renewal-cost [locks] [seconds] [expiry seconds]
-            await RenewalCost.RunAsync(args[1..]);
+            // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- renewal-cost [locks] [seconds] [expiry seconds] [--members single|cluster|both] [--quarantine on|off]
+            Environment.ExitCode = await RenewalCost.RunAsync(args[1..]);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "capacity")
+        {
+            // dotnet run -c Release --project bench/RedLockNet.Benchmarks -- capacity [--seconds S] [--callers N] [--rounds N] [--warmup S] [--members single|cluster|both] [--quarantine on|off]
+            Environment.ExitCode = await Capacity.RunAsync(args[1..]);
             return;
         }
 

@@ -114,25 +114,10 @@ internal sealed class LoadReport
                 }
             }
 
-            return Spread(ratios, static v => v.ToString(v >= 100 ? "#,0" : "0.00", CultureInfo.InvariantCulture), "×");
+            return Spread.Format(ratios, static v => v.ToString(v >= 100 ? "#,0" : "0.00", CultureInfo.InvariantCulture), "×");
         }
 
-        return Spread([.. own.Where(v => v is { } x && !double.IsNaN(x)).Select(v => v!.Value)], Number, metric.Unit.Length == 0 ? string.Empty : " " + metric.Unit);
-    }
-
-    /// <summary><c>median unit (min–max)</c>, or just <c>median unit</c> when every round gave the same (printed) value.</summary>
-    private static string Spread(List<double> samples, Func<double, string> number, string unit)
-    {
-        if (samples.Count == 0)
-        {
-            return "n/a";
-        }
-
-        samples.Sort();
-        var middle = samples.Count / 2;
-        var median = samples.Count % 2 == 1 ? samples[middle] : (samples[middle - 1] + samples[middle]) / 2;
-        var (low, high) = (number(samples[0]), number(samples[^1]));
-        return low == high ? number(median) + unit : $"{number(median)}{unit} ({low}–{high})";
+        return Spread.Format([.. own.Where(v => v is { } x && !double.IsNaN(x)).Select(v => v!.Value)], Number, metric.Unit.Length == 0 ? string.Empty : " " + metric.Unit);
     }
 
     private static string Format(double value, string unit) => Number(value) + (unit.Length == 0 ? string.Empty : " " + unit);
