@@ -5,8 +5,8 @@ namespace RedLockNet.TestRig;
 
 /// <summary>
 /// A real Redis Cluster on 127.0.0.1: <c>redis-server</c> processes in cluster mode (persistence off, each with its
-/// cluster file in its own data directory), joined as masters without replicas by
-/// <c>redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes</c>, ready once every node reports
+/// cluster file kept apart from its data), joined as masters, without replicas unless asked, by
+/// <c>redis-cli --cluster create ... --cluster-replicas N --cluster-yes</c>, ready once every node reports
 /// <c>cluster_state:ok</c>. One cluster is one Redlock member: give a client <see cref="SeedEndpoint"/> and it finds the
 /// others. redis-server only (Garnet's cluster mode is not used).
 /// </summary>
@@ -16,9 +16,10 @@ public sealed class TestRedisCluster : IAsyncDisposable
     private readonly string configDirectory;
     private int disposed;
 
-    private TestRedisCluster(IReadOnlyList<TestNode> shards, string configDirectory, Action<string> log)
+    private TestRedisCluster(IReadOnlyList<TestNode> shards, IReadOnlyList<TestNode> replicas, string configDirectory, Action<string> log)
     {
         Shards = shards;
+        Replicas = replicas;
         this.configDirectory = configDirectory;
         this.log = log;
     }
@@ -26,26 +27,34 @@ public sealed class TestRedisCluster : IAsyncDisposable
     /// <summary>The cluster's masters, one per shard.</summary>
     public IReadOnlyList<TestNode> Shards { get; }
 
+    /// <summary>The cluster's replicas (none unless asked for).</summary>
+    public IReadOnlyList<TestNode> Replicas { get; }
+
     /// <summary>One master's address: a client's configuration needs only this to discover the cluster.</summary>
     public string SeedEndpoint => Shards[0].Endpoint;
 
-    /// <summary>Starts <paramref name="shards"/> masters (at least 3, as redis-cli requires) and joins them into one cluster.</summary>
+    /// <summary>
+    /// Starts <paramref name="shards"/> masters (at least 3, as redis-cli requires), each with
+    /// <paramref name="replicasPerShard"/> replicas, and joins them into one cluster.
+    /// </summary>
     /// <exception cref="TestNodeStartException">A server did not start, the join failed, or the cluster was not ready within 20 s.</exception>
-    public static async Task<TestRedisCluster> StartAsync(int shards = 3, Action<string>? log = null, CancellationToken cancellationToken = default)
+    public static async Task<TestRedisCluster> StartAsync(int shards = 3, Action<string>? log = null, int replicasPerShard = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shards, 3);
         var sink = log ?? Console.WriteLine;
         var clock = Stopwatch.StartNew();
         NodeProcessRegistry.SweepOrphans(sink);
+        HashSet<string> masters;
         // the cluster files live beside the servers' data directories, so a shard restarted empty rejoins with its slots
         var configDirectory = Directory.CreateTempSubdirectory("redlock-cluster-").FullName;
         var command = new RedisServerCommand(clusterEnabled: true, clusterConfigDirectory: configDirectory);
-        var nodes = Enumerable.Range(0, shards).Select(_ => new TestNode(new ProcessNodeRuntime(command, sink), NodeBackend.RedisServer, sink)).ToArray();
+        var nodes = Enumerable.Range(0, shards * (1 + replicasPerShard)).Select(_ => new TestNode(new ProcessNodeRuntime(command, sink), NodeBackend.RedisServer, sink)).ToArray();
         try
         {
             await Task.WhenAll(nodes.Select(node => node.StartAsync(cancellationToken)));
-            await RunRedisCliAsync(["--cluster", "create", .. nodes.Select(n => n.Endpoint), "--cluster-replicas", "0", "--cluster-yes"], cancellationToken);
+            await RunRedisCliAsync(["--cluster", "create", .. nodes.Select(n => n.Endpoint), "--cluster-replicas", replicasPerShard.ToString(CultureInfo.InvariantCulture), "--cluster-yes"], cancellationToken);
             await WaitReadyAsync(nodes, cancellationToken);
+            masters = await MastersAsync(nodes, shards, cancellationToken);
         }
         catch
         {
@@ -54,8 +63,8 @@ public sealed class TestRedisCluster : IAsyncDisposable
             throw;
         }
 
-        sink(string.Create(CultureInfo.InvariantCulture, $"[rig] started a Redis Cluster of {shards} masters in {clock.ElapsedMilliseconds} ms: {string.Join(", ", nodes.Select(n => n.Endpoint))}"));
-        return new TestRedisCluster(nodes, configDirectory, sink);
+        sink(string.Create(CultureInfo.InvariantCulture, $"[rig] started a Redis Cluster of {shards} masters and {nodes.Length - shards} replicas in {clock.ElapsedMilliseconds} ms: {string.Join(", ", nodes.Select(n => n.Endpoint))}"));
+        return new TestRedisCluster([.. nodes.Where(n => masters.Contains(n.Endpoint))], [.. nodes.Where(n => !masters.Contains(n.Endpoint))], configDirectory, sink);
     }
 
     /// <summary>
@@ -87,6 +96,33 @@ public sealed class TestRedisCluster : IAsyncDisposable
         }
 
         throw new InvalidOperationException($"no shard of the cluster owns slot {slot}");
+    }
+
+    /// <summary>
+    /// The endpoints CLUSTER NODES lists as masters, once every node lists <paramref name="shards"/> masters and the
+    /// rest as replicas (the roles redis-cli assigned reach the other nodes by gossip, and clients read them there).
+    /// </summary>
+    private static async Task<HashSet<string>> MastersAsync(TestNode[] nodes, int shards, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var listings = await Task.WhenAll(nodes.Select(node => RunRedisCliAsync(["-p", node.Port.ToString(CultureInfo.InvariantCulture), "cluster", "nodes"], cancellationToken)));
+            var views = listings.Select(listing => listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' '))
+                .Where(fields => fields.Length > 2).ToArray()).ToArray();
+            if (views.All(view => view.Count(fields => fields[2].Contains("master", StringComparison.Ordinal)) == shards
+                && view.Count(fields => fields[2].Contains("slave", StringComparison.Ordinal)) == nodes.Length - shards))
+            {
+                return [.. views[0].Where(fields => fields[2].Contains("master", StringComparison.Ordinal)).Select(fields => fields[1].Split('@')[0])];
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TestNodeStartException($"the cluster's nodes did not agree on {shards} masters within 20 s");
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
     }
 
     private static async Task WaitReadyAsync(IReadOnlyList<TestNode> nodes, CancellationToken cancellationToken)
@@ -126,7 +162,7 @@ public sealed class TestRedisCluster : IAsyncDisposable
             return;
         }
 
-        await Task.WhenAll(Shards.Select(node => node.DisposeAsync().AsTask()));
+        await Task.WhenAll(Shards.Concat(Replicas).Select(node => node.DisposeAsync().AsTask()));
         DeleteDirectory(configDirectory);
         log($"[rig] disposed the Redis Cluster {string.Join(", ", Shards.Select(n => n.Endpoint))}");
     }

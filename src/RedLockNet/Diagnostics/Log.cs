@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Node {Node} is a master with {Replicas} connected replica(s): replication is asynchronous, so if it fails over (Sentinel, or a cluster failover) the promoted replica may lack locks it acknowledged, and a second holder can get in. Redlock wants independent masters without automatic failover (see README).")]
     public static partial void MasterWithReplicas(ILogger logger, string node, int replicas);
 
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Cluster member {Node} has {Replicas} replica(s) across its shards: the cluster fails a shard over to its replica on its own, and replication is asynchronous, so the promoted replica may lack locks its master acknowledged (restart quarantine cannot see this: the replica kept the shard's epoch), and a second holder can get in. Redlock wants each member's shards without replicas (cluster-replicas 0); see README.")]
+    public static partial void ClusterWithReplicas(ILogger logger, string node, int replicas);
+
     [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Node {Node} runs without AOF: if it restarts it forgets the locks it granted and its fencing counters. Enable appendonly with appendfsync always, or keep a restarted node out for longer than the longest lock expiry (see README).")]
     public static partial void NoPersistence(ILogger logger, string node);
 

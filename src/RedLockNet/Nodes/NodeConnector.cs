@@ -87,6 +87,13 @@ internal static class NodeConnector
                 ? node.WatchShardsAsync(policy, timeout, cancellationToken)
                 : Task.FromResult<IReadOnlyList<(string Shard, NodeIdentity? Identity)>>([]))).ConfigureAwait(false);
             EnsureShardsIndependent(nodes, identities, shards);
+            foreach (var cluster in nodes.Where(node => node.IsCluster))
+            {
+                if (cluster.ClusterReplicas() is > 0 and var replicas)
+                {
+                    Log.ClusterWithReplicas(policy.Logger, cluster.Name, replicas);
+                }
+            }
             var preloads = nodes.Select(node => node.PreloadScriptsAsync()).ToArray();
             try
             {
@@ -182,7 +189,12 @@ internal static class NodeConnector
     {
         try
         {
-            await CheckRoleAsync(node, timeout, time, logger).ConfigureAwait(false);
+            if (node is not RedisLockNode { IsCluster: true })
+            {
+                // (a cluster's replicas are counted from its configuration, apart: a keyless INFO reaches one shard)
+                await CheckRoleAsync(node, timeout, time, logger).ConfigureAwait(false);
+            }
+
             // a read that outlives the timeout still fails later (the client's own timeout): observed, so it raises nothing then
             var reply = await NodeCalls.Observed(NodeCalls.RunAloneAsync(node, new IdentityCall(epochKey, NodeIdentity.NewEpochSuffix()).ToCall())).WaitAsync(timeout, time).ConfigureAwait(false);
             var identity = NodeIdentity.FromReply(reply);

@@ -182,6 +182,12 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
         return RedisResult.Create(results);
     }
 
+    /// <summary>How many replicas a cluster member's configuration lists across its shards (0 for a single server).</summary>
+    public int ClusterReplicas() =>
+        IsCluster && _multiplexer.GetServers().Where(server => server.IsConnected).Select(server => server.ClusterConfiguration).FirstOrDefault(config => config is not null) is { } configuration
+            ? configuration.Nodes.Count(node => node.IsReplica)
+            : 0;
+
     /// <summary>A cluster member's shards: its masters, connected or not.</summary>
     private IEnumerable<IServer> Shards() => _multiplexer.GetServers().Where(server => !server.IsReplica);
 

@@ -75,6 +75,24 @@ public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClas
     }
 
     [Fact]
+    public async Task A_cluster_member_with_replicas_is_warned_about_once_and_members_without_are_not()
+    {
+        Assert.SkipUnless(members.Running, Skip);
+        await using var replicated = await TestRedisCluster.StartAsync(3, cancellationToken: Clusters.Bound(), replicasPerShard: 1);
+        Assert.Equal(3, replicated.Replicas.Count);
+        var log = new TestLoggerFactory();
+        await using var locks = await RedLockFactory.ConnectAsync(
+            Clusters.Options([replicated.SeedEndpoint, members.Endpoints[1], members.Endpoints[2]], o => o.LoggerFactory = log), Clusters.Bound());
+        var warning = Assert.Single(log.Lines, line => line.Contains("replica(s) across its shards", StringComparison.Ordinal));
+        Assert.Contains(replicated.SeedEndpoint, warning, StringComparison.Ordinal);
+        Assert.Contains("has 3 replica(s)", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Lines, line => line.Contains("connected replica", StringComparison.Ordinal)); // not warned twice, per shard
+        await using (await locks.AcquireAsync(Clusters.UniqueResource("replicated"), cancellationToken: Clusters.Bound()))
+        {
+        }
+    }
+
+    [Fact]
     public async Task Locks_fencing_and_extension_work_and_locks_on_many_slots_renew_in_batches_split_by_slot()
     {
         Assert.SkipUnless(members.Running, Skip);
