@@ -18,6 +18,7 @@ internal sealed class ShardWatches : IDisposable
     private readonly IDatabase _database;
     private readonly QuarantinePolicy _policy;
     private readonly ConcurrentDictionary<string, Shard> _shards = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<EndPoint, Shard> _byEndPoint = new(); // the grant path's lookup, without formatting a name
 
     private ShardWatches(IConnectionMultiplexer multiplexer, IDatabase database, QuarantinePolicy policy)
     {
@@ -142,10 +143,15 @@ internal sealed class ShardWatches : IDisposable
     /// <summary>The watch of the shard <paramref name="server"/>, started (as first contact) when it is a master not seen before.</summary>
     private Shard For(IServer server)
     {
+        if (_byEndPoint.TryGetValue(server.EndPoint, out var known))
+        {
+            return known;
+        }
+
         var name = RedisLockNode.FormatEndPoint(server.EndPoint);
         if (_shards.TryGetValue(name, out var shard))
         {
-            return shard;
+            return _byEndPoint[server.EndPoint] = shard;
         }
 
         var master = Array.Find(Masters(), master => master.Name == name);

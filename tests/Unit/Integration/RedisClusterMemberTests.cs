@@ -195,6 +195,34 @@ public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClas
         Assert.All(outcomes, outcome => Assert.Equal("charged", outcome.Result));
     }
 
+    [Fact]
+    public async Task Three_replicas_elect_one_leader_and_run_every_tick_of_a_per_second_job_once()
+    {
+        Assert.SkipUnless(members.Running, Skip);
+        var ledger = new Hosting.RunLedger();
+        var replicas = await Hosting.Replicas.StartAsync(members.Endpoints, Hosting.Replicas.Election("cluster-cron"), ledger);
+        try
+        {
+            Assert.True(await Hosting.Replicas.UntilAsync(() => replicas.Any(r => r.IsLeader), TimeSpan.FromSeconds(15)), "no replica became leader");
+            var first = Hosting.Replicas.NextWholeSecond(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1));
+            var window = Enumerable.Range(0, 8).Select(i => first.AddSeconds(i)).ToList();
+            var ranAll = await Hosting.Replicas.UntilAsync(() => ledger.Ran(window[^1]), window[^1] - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(8));
+            foreach (var replica in replicas)
+            {
+                await replica.StopAsync();
+            }
+
+            Hosting.Replicas.Report(ledger, replicas);
+            Assert.True(ranAll, $"tick {window[^1]:HH:mm:ss} never ran");
+            Assert.Empty(ledger.Twice());
+            Assert.All(window, tick => Assert.True(ledger.Runs.TryGetValue(tick, out var runs) && runs.Count == 1, $"tick {tick:HH:mm:ss} did not run exactly once"));
+        }
+        finally
+        {
+            await Hosting.Replicas.DisposeAllAsync(replicas);
+        }
+    }
+
     /// <summary>
     /// The Redlock spec's restart scenario on shards: the holder's lock is on the three members; the shard that owns its
     /// slot restarts empty in two of them. A second client, watching all along, is refused (those two shards are in
