@@ -78,6 +78,13 @@ public sealed class TestRedisCluster : IAsyncDisposable
         await WaitReadyAsync(Shards, cancellationToken);
     }
 
+    /// <summary>Restarts every shard empty with its cluster file (as <see cref="RestartShardEmptyAsync"/>) and returns once the cluster is whole.</summary>
+    public async Task RestartEmptyAsync(CancellationToken cancellationToken = default)
+    {
+        await Task.WhenAll(Shards.Select(shard => shard.RestartAsync(cancellationToken)));
+        await WaitReadyAsync(Shards, cancellationToken);
+    }
+
     /// <summary>The index of the shard that owns <paramref name="key"/>'s hash slot, as CLUSTER KEYSLOT and CLUSTER SHARDS say.</summary>
     public async Task<int> ShardOfAsync(string key, CancellationToken cancellationToken = default)
     {

@@ -16,6 +16,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     private readonly bool _owned;
     private RestartWatch? _watch;
     private ShardWatches? _shards;
+    private QuarantinePolicy? _policy;
     private (RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)? _subscription;
 
     public RedisLockNode(IConnectionMultiplexer multiplexer, bool owned)
@@ -38,6 +39,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// </summary>
     public void WatchRestarts(QuarantinePolicy policy, NodeIdentity? baseline)
     {
+        _policy = policy;
         _watch = new RestartWatch(_multiplexer, _database, Name, policy, baseline);
         _multiplexer.ConnectionRestored += OnConnectionRestored;
     }
@@ -97,6 +99,11 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
         if ((call.Script.GrantsLocks || call.Script.RecallsRecords) && _watch is { } watch)
         {
+            if (IsCluster && LateShardWatches() is { } late)
+            {
+                return late.RunAsync(call);
+            }
+
             return watch.MayServe(call.Recalls, out var epoch) ? SendEpochChecked(watch.EpochKey, epoch, call) : GuardedAsync(watch, call);
         }
 
@@ -188,6 +195,28 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
             ? configuration.Nodes.Count(node => node.IsReplica)
             : 0;
 
+    /// <summary>
+    /// A member that did not answer at connect was watched as a single server; once it shows itself a cluster, its
+    /// grants go through shard watches (started once, from first contact), since the single server's epoch key lies in
+    /// another slot than theirs. Null with restart quarantine off (grants carry no epoch then).
+    /// </summary>
+    private ShardWatches? LateShardWatches()
+    {
+        if (_policy is not { Mode: not RestartQuarantineMode.Off } policy)
+        {
+            return null;
+        }
+
+        var watches = ShardWatches.FirstContact(_multiplexer, _database, policy);
+        if (Interlocked.CompareExchange(ref _shards, watches, null) is { } started)
+        {
+            watches.Dispose();
+            return started;
+        }
+
+        return watches;
+    }
+
     /// <summary>A cluster member's shards: its masters, connected or not.</summary>
     private IEnumerable<IServer> Shards() => _multiplexer.GetServers().Where(server => !server.IsReplica);
 
@@ -238,7 +267,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
     /// </summary>
     public async Task ProbeAsync()
     {
-        if (_watch is { Quarantine.IsSuspect: true } watch)
+        if (!IsCluster && _watch is { Quarantine.IsSuspect: true } watch)
         {
             try
             {

@@ -27,6 +27,12 @@ internal sealed class ShardWatches : IDisposable
         _policy = policy;
     }
 
+    /// <summary>
+    /// Watches a member found to be a cluster only after connect (it did not answer then): each shard is watched from
+    /// its first answer, as a node that did not answer at connect is (a restart is one that started after we began).
+    /// </summary>
+    public static ShardWatches FirstContact(IConnectionMultiplexer multiplexer, IDatabase database, QuarantinePolicy policy) => new(multiplexer, database, policy);
+
     /// <summary>Every shard known so far, by endpoint, with its time left in quarantine.</summary>
     public IEnumerable<(string Shard, TimeSpan Remaining)> Standing =>
         _shards.Values.Select(shard => (shard.Name, shard.Watch.Quarantine.Remaining));

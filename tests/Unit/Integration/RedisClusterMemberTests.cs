@@ -195,6 +195,49 @@ public sealed class RedisClusterMemberTests(RedisClusterMembers members) : IClas
         Assert.All(outcomes, outcome => Assert.Equal("charged", outcome.Result));
     }
 
+    /// <summary>
+    /// A member whose every shard is down at connect is not known to be a cluster then; once it answers, its shards are
+    /// watched from first contact (they started after the client did: quarantined for the period) and then vote.
+    /// Before, its grants kept the single-server epoch check, whose key lies in another slot, and it never voted.
+    /// </summary>
+    [Fact]
+    public async Task A_cluster_member_down_at_connect_votes_once_it_is_back_and_out_of_quarantine()
+    {
+        Assert.SkipUnless(members.Running, Skip);
+        await using var late = await TestRedisCluster.StartAsync(3, cancellationToken: Clusters.Bound());
+        foreach (var shard in late.Shards)
+        {
+            await shard.KillAsync();
+        }
+
+        await using var locks = await RedLockFactory.ConnectAsync(
+            Clusters.Options([late.SeedEndpoint, members.Endpoints[1], members.Endpoints[2]], o =>
+            {
+                o.DefaultExpiry = TimeSpan.FromSeconds(1);
+                o.RestartQuarantinePeriod = TimeSpan.FromSeconds(3);
+            }),
+            Clusters.Bound());
+        await late.RestartEmptyAsync(Clusters.Bound());
+
+        // the other two members grant all along; the late one must come to hold the locks too
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{late.SeedEndpoint},connectTimeout=2000");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var resource = Clusters.UniqueResource("late");
+            await using (await locks.AcquireAsync(resource, cancellationToken: Clusters.Bound()))
+            {
+                if (await admin.GetDatabase().KeyExistsAsync($"redlock:{{{resource}}}"))
+                {
+                    break;
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the member that was down at connect never held a lock");
+            await Task.Delay(200, Clusters.Bound());
+        }
+    }
+
     [Fact]
     public async Task Three_replicas_elect_one_leader_and_run_every_tick_of_a_per_second_job_once()
     {
