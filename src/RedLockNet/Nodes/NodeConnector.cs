@@ -82,11 +82,11 @@ internal static class NodeConnector
     {
         try
         {
-            var identities = await EnsureIndependentAsync(nodes, policy.EpochKey, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
+            var identities = await ReadIdentitiesAsync(nodes, policy.EpochKey, timeout, policy.Time, policy.Logger, cancellationToken).ConfigureAwait(false);
             var shards = await Task.WhenAll(nodes.Select(node => node.IsCluster
                 ? node.WatchShardsAsync(policy, timeout, cancellationToken)
                 : Task.FromResult<IReadOnlyList<(string Shard, NodeIdentity? Identity)>>([]))).ConfigureAwait(false);
-            EnsureShardsIndependent(nodes, identities, shards);
+            EnsureIndependent(nodes, identities, shards);
             foreach (var cluster in nodes.Where(node => node.IsCluster))
             {
                 if (cluster.ClusterReplicas() is > 0 and var replicas)
@@ -125,48 +125,21 @@ internal static class NodeConnector
         return new NodeSet(nodes, nodes);
     }
 
+    /// <summary>Reads every node's identity in parallel; nodes that do not answer now are logged and get null.</summary>
+    private static async Task<NodeIdentity?[]> ReadIdentitiesAsync(IReadOnlyList<ILockNode> nodes, RedisKey epochKey, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken) =>
+        await Task.WhenAll(nodes.Select(node => ReadIdentityAsync(node, epochKey, timeout, time, logger))).WaitAsync(cancellationToken).ConfigureAwait(false);
+
     /// <summary>
     /// Refuses node sets whose entries reach the same server (same run_id): Redlock's safety rests on independent nodes.
-    /// Nodes that do not answer now are logged and skipped.
+    /// Compared are each node's identity and every shard of the cluster members, so a cluster named twice, or a server
+    /// that is also a shard of a cluster member, is refused too. Servers that did not answer are skipped.
     /// </summary>
-    /// <returns>Each node's identity, or null for a node that did not answer.</returns>
-    public static async Task<NodeIdentity?[]> EnsureIndependentAsync(IReadOnlyList<ILockNode> nodes, RedisKey epochKey, TimeSpan timeout, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
-    {
-        var reads = nodes.Select(node => ReadIdentityAsync(node, epochKey, timeout, time, logger)).ToArray();
-        var identities = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < nodes.Count; i++)
-        {
-            if (identities[i] is not { } identity)
-            {
-                continue;
-            }
-
-            // (two members that are one Redis Cluster read their identity from the shard that owns the epoch key: caught too)
-            if (seen.TryGetValue(identity.RunId, out var other))
-            {
-                throw new RedLockConfigurationException(
-                    $"Nodes {other} and {nodes[i].Name} reach the same server (run_id {identity.RunId[..Math.Min(8, identity.RunId.Length)]}…); Redlock needs independent servers.");
-            }
-
-            seen.Add(identity.RunId, nodes[i].Name);
-        }
-
-        return identities;
-    }
-
-    /// <summary>
-    /// Refuses two members that share a server anywhere: the same run_id among the single servers and every shard of the
-    /// cluster members (a cluster named twice, or a server that is also a shard of a cluster member).
-    /// </summary>
-    private static void EnsureShardsIndependent(RedisLockNode[] nodes, NodeIdentity?[] identities, IReadOnlyList<(string Shard, NodeIdentity? Identity)>[] shards)
+    private static void EnsureIndependent(RedisLockNode[] nodes, NodeIdentity?[] identities, IReadOnlyList<(string Shard, NodeIdentity? Identity)>[] shards)
     {
         var seen = new Dictionary<string, (int Member, string Server)>(StringComparer.Ordinal);
         for (var i = 0; i < nodes.Length; i++)
         {
-            IEnumerable<(string Server, NodeIdentity? Identity)> servers = nodes[i].IsCluster
-                ? shards[i].Select(shard => ($"shard {shard.Shard} of {nodes[i].Name}", shard.Identity))
-                : [(nodes[i].Name, identities[i])];
+            IEnumerable<(string Server, NodeIdentity? Identity)> servers = [(nodes[i].Name, identities[i]), .. shards[i].Select(shard => ($"shard {shard.Shard} of {nodes[i].Name}", shard.Identity))];
             foreach (var (server, identity) in servers)
             {
                 if (identity is null)

@@ -191,9 +191,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
     /// <summary>How many replicas a cluster member's configuration lists across its shards (0 for a single server).</summary>
     public int ClusterReplicas() =>
-        IsCluster && _multiplexer.GetServers().Where(server => server.IsConnected).Select(server => server.ClusterConfiguration).FirstOrDefault(config => config is not null) is { } configuration
-            ? configuration.Nodes.Count(node => node.IsReplica)
-            : 0;
+        IsCluster && ShardWatches.ConfigurationOf(_multiplexer) is { } configuration ? configuration.Nodes.Count(node => node.IsReplica) : 0;
 
     /// <summary>
     /// A member that did not answer at connect was watched as a single server; once it shows itself a cluster, its
@@ -365,14 +363,7 @@ internal sealed class RedisLockNode : ILockNode, IAsyncDisposable
 
     private async Task<RedisResult> GuardedAsync(RestartWatch watch, ScriptCall call)
     {
-        await watch.EnsureMayServeAsync(call.Recalls).ConfigureAwait(false);
-        if (!watch.MayServe(call.Recalls, out var epoch))
-        {
-            // suspect again (another call found a new epoch, or the connection dropped) since the check: this vote
-            // fails, and the next grant is checked again
-            throw new RedisException("The node became suspect again while it was being checked; it is checked again before it grants");
-        }
-
+        var epoch = await watch.EpochToServeAsync(call.Recalls).ConfigureAwait(false);
         return await SendEpochChecked(watch.EpochKey, epoch, call).ConfigureAwait(false);
     }
 

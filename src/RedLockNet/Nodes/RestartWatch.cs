@@ -117,6 +117,20 @@ internal sealed class RestartWatch : IDisposable
         }
     }
 
+    /// <summary>
+    /// For a granting or recalling script the fast path (<see cref="MayServe"/>) held back: checks the node when suspect
+    /// (<see cref="EnsureMayServeAsync"/>), then returns the epoch the script must carry. Throws a
+    /// <see cref="RedisException"/> when the node became suspect again since the check (another call found a new epoch,
+    /// or the connection dropped): this vote fails, and the next grant is checked again.
+    /// </summary>
+    public async Task<string?> EpochToServeAsync(TimeSpan recalls)
+    {
+        await EnsureMayServeAsync(recalls).ConfigureAwait(false);
+        return MayServe(recalls, out var epoch)
+            ? epoch
+            : throw new RedisException($"{_node} became suspect again while it was being checked; it is checked again before it grants");
+    }
+
     /// <summary>Stops watching (the multiplexer may belong to the caller and outlive us).</summary>
     public void Dispose() => _multiplexer.ConnectionFailed -= OnConnectionFailed;
 

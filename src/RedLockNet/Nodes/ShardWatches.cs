@@ -86,11 +86,9 @@ internal sealed class ShardWatches : IDisposable
         var shard = For(_multiplexer.GetServer(key));
         try
         {
-            await shard.Watch.EnsureMayServeAsync(call.Recalls).ConfigureAwait(false);
-            if (!shard.Watch.MayServe(call.Recalls, out var epoch) || epoch is null)
-            {
-                throw new RedisException($"Shard {shard.Name} became suspect again while it was being checked; it is checked again before it grants");
-            }
+            // (restart quarantine is on here, so a shard that answered a check has an epoch)
+            var epoch = await shard.Watch.EpochToServeAsync(call.Recalls).ConfigureAwait(false)
+                ?? throw new RedisException($"Shard {shard.Name} has no data epoch read yet; it is checked before it grants");
 
             var slotKey = SlotKey(_policy, slot);
             if (!shard.IsMarked(slot, epoch))
@@ -137,13 +135,17 @@ internal sealed class ShardWatches : IDisposable
     }
 
     /// <summary>The cluster's masters as its configuration says, each with the anchor key of its lowest slot.</summary>
-    private (string Name, EndPoint EndPoint, RedisKey Anchor)[] Masters()
+    /// <summary>The cluster's configuration (CLUSTER NODES) as a connected server of <paramref name="multiplexer"/> last gave it; null when none is connected.</summary>
+    public static ClusterConfiguration? ConfigurationOf(IConnectionMultiplexer multiplexer) =>
+        multiplexer.GetServers().Where(server => server.IsConnected).Select(server => server.ClusterConfiguration).FirstOrDefault(config => config is not null);
+
+    private (string Name, RedisKey Anchor)[] Masters()
     {
-        var configuration = _multiplexer.GetServers().Where(server => server.IsConnected).Select(server => server.ClusterConfiguration).FirstOrDefault(config => config is not null)
+        var configuration = ConfigurationOf(_multiplexer)
             ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "No server of the cluster member answered with the cluster's configuration", null, CommandStatus.Unknown);
         return [.. configuration.Nodes
             .Where(node => !node.IsReplica && node.EndPoint is not null && node.Slots.Count > 0)
-            .Select(node => (RedisLockNode.FormatEndPoint(node.EndPoint!), node.EndPoint!, SlotKey(_policy, node.Slots.Min(range => range.From))))];
+            .Select(node => (RedisLockNode.FormatEndPoint(node.EndPoint!), SlotKey(_policy, node.Slots.Min(range => range.From))))];
     }
 
     /// <summary>The watch of the shard <paramref name="server"/>, started (as first contact) when it is a master not seen before.</summary>
